@@ -1,0 +1,121 @@
+"""Read a submitted file and decide whether it can be graded as a lesson notebook.
+
+Everything here only reads; the result is either a notebook and a list of
+tampering findings, or a clear reason why the file gets status ``invalid``.
+"""
+from __future__ import annotations
+
+import json
+
+import nbformat
+
+__all__ = ["Unreadable", "read_submission", "find_tampering", "MAX_NOTEBOOK_BYTES"]
+
+MAX_NOTEBOOK_BYTES = 20 << 20
+
+
+class Unreadable(ValueError):
+    """The file cannot be graded as a notebook of its lesson; the message says why."""
+
+
+def read_submission(data: bytes, source_ids: set[str]):
+    """Parse a submitted notebook.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    source_ids : set of str
+        ``grade_id`` s of the instructor's notebook, to recognise the lesson.
+
+    Returns
+    -------
+    nb : nbformat.NotebookNode
+        In format 4, whatever format it was saved in.
+
+    Raises
+    ------
+    Unreadable
+        If it is too large, not UTF-8, not JSON, not a notebook, or a notebook
+        of another lesson.
+    """
+    if not data.strip():
+        raise Unreadable("the file is empty")
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise Unreadable(f"the file is {len(data) >> 20} MiB; notebooks over "
+                         f"{MAX_NOTEBOOK_BYTES >> 20} MiB are not graded (clear the outputs and resubmit)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable("the file is not UTF-8 text (is it a notebook?)") from None
+    try:
+        raw = json.loads(text)
+    except ValueError as error:
+        raise Unreadable(f"the file is not valid JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise Unreadable("the file is JSON but not a Jupyter notebook")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
+        raise Unreadable(f"the notebook cannot be read: {type(error).__name__}: {error}"[:300]) from None
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        raise Unreadable("the notebook has no list of cells")
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") not in {"code", "markdown", "raw"}:
+            raise Unreadable("the notebook has a cell that is not a code, markdown or raw cell")
+        if not isinstance(cell.get("source", ""), str):
+            raise Unreadable("the notebook has a cell whose source is not text")
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise Unreadable("the notebook has a cell whose metadata is not an object")
+    ids = {_nbgrader(c).get("grade_id") for c in cells} - {None}
+    if not ids & source_ids:
+        raise Unreadable("none of this lesson's exercises are in the notebook: is it the notebook "
+                         "of another lesson, or a notebook created from scratch?")
+    return nb
+
+
+def _nbgrader(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _normal(text: str) -> str:
+    return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
+
+
+def find_tampering(nb, source_nb) -> list[str]:
+    """List the ways a submission changed the graded parts of its notebook.
+
+    Changing a test or setup cell's code, its points or its kind, or adding a
+    graded cell the instructor did not write, counts. Deleting a cell does
+    not (it is restored and graded), nor does changing an answer cell.
+    """
+    source = {}
+    for cell in source_nb.cells:
+        meta = _nbgrader(cell)
+        if meta.get("grade_id"):
+            source[meta["grade_id"]] = (cell, meta)
+    findings = []
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        gid = meta.get("grade_id")
+        if not gid:
+            continue
+        if gid not in source:
+            if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+                findings.append(f"graded cell {gid!r} is not in the instructor's notebook")
+            continue
+        src_cell, src_meta = source[gid]
+        for key in ("grade", "solution", "locked"):
+            if bool(meta.get(key)) != bool(src_meta.get(key)):
+                findings.append(f"cell {gid!r}: metadata {key!r} was changed")
+        if src_meta.get("grade") and float(meta.get("points", 0) or 0) != float(src_meta.get("points", 0) or 0):
+            findings.append(f"cell {gid!r}: points were changed")
+        if src_meta.get("locked") and not src_meta.get("solution") and src_cell.cell_type == "code":
+            # The release shows only the public part of a test; compare that.
+            from autograder.notebook import split_hidden
+
+            if _normal(split_hidden(cell.source)[0]) != _normal(split_hidden(src_cell.source)[0]):
+                findings.append(f"cell {gid!r}: the code of a read-only cell was edited")
+    return findings

@@ -1,0 +1,61 @@
+"""Command line: ``python -m autograder grade SUBMISSIONS --out OUT [--lesson ID ...] [--workers N]``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from autograder.isolation import Limits
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder",
+                                     description="Grade Model Lifecycle Lab submissions.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    grade = sub.add_parser("grade", help="grade a class's submissions",
+                           description="Grade every notebook in SUBMISSIONS (nbgrader's "
+                           "submitted layout, <learner>/<lesson>/<notebook>.ipynb, or "
+                           "<learner>.zip files) and write scores, grades, feedback and a report.")
+    grade.add_argument("submissions", help="folder of submissions")
+    grade.add_argument("--out", required=True, help="output folder (created; reruns resume)")
+    grade.add_argument("--lesson", action="append", metavar="ID",
+                       help="grade only this lesson (repeatable); default: all found")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="notebooks graded at once (default: number of cores)")
+    grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell or test")
+    grade.add_argument("--notebook-timeout", type=float, default=300.0,
+                       help="seconds per notebook")
+    grade.add_argument("--memory-mb", type=int, default=3072,
+                       help="memory cap per grading process (MiB)")
+    grade.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # nbgrader runs `alembic` by name; keep this interpreter's tools first on PATH.
+    bindir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    from autograder.run import available_lessons, grade_class
+
+    if not os.path.isdir(args.submissions):
+        parser.error(f"{args.submissions} is not a folder of submissions")
+    known = available_lessons()
+    unknown = sorted(set(args.lesson or []) - set(known))
+    if unknown:
+        parser.error(f"unknown lesson {', '.join(unknown)}; lessons: {', '.join(known)}")
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
+    summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
+                          quiet=args.quiet)
+    if not args.quiet:
+        rate = summary["graded"] / summary["seconds"] * 60 if summary["seconds"] else 0
+        print(f"Graded {summary['graded']} notebooks in {summary['seconds']:.1f} s "
+              f"({rate:.0f} per minute). Report: {os.path.join(args.out, 'report.html')}",
+              file=sys.stderr)
+    return 0

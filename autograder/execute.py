@@ -1,0 +1,369 @@
+"""Run one submitted notebook: learner cells in a confined process, tests in another.
+
+:class:`SplitExecute` is an nbgrader preprocessor that takes the place of
+nbgrader's ``Execute`` in the autograding chain. It writes each cell's
+outputs into the notebook as ``Execute`` would (an ``error`` output for a
+failed test), so nbgrader's ``SaveAutoGrades`` scores the result as usual.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from nbformat.v4 import new_output
+
+from autograder import isolation, wire
+from autograder.notebook import Lesson
+
+__all__ = ["RunResult", "run_notebook"]
+
+HIDDEN_NOTE = ("A hidden test failed: your answer passes the checks you can see but not one on "
+               "inputs you have not seen.")
+
+
+@dataclass
+class RunResult:
+    """What happened to each test cell, and to the notebook as a whole."""
+
+    tests: dict = field(default_factory=dict)  # grade_id -> {"passed", "status", "message"}
+    tampered: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    isolation: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _close_fds(keep: set[int]) -> None:
+    for fd in range(3, 1024):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _devnull_stdio() -> None:
+    # AUTOGRADER_DEBUG=1 keeps the children's stderr, to see why one failed to start.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1) if os.environ.get("AUTOGRADER_DEBUG") else (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _child_failed() -> int:
+    if os.environ.get("AUTOGRADER_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+    return 1
+
+
+def _spawn_learner(limits, scratch_root: str, hide: list[str], worker: int):
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid:
+        theirs.close()
+        return pid, ours
+    code = 0
+    try:
+        ours.close()
+        os.setsid()
+        _close_fds({theirs.fileno()})
+        _devnull_stdio()
+        scratch = os.path.join(scratch_root, "learner")
+        scratch_mb = max(64, limits.file_mb * 4)
+        entered = isolation.enter_namespaces(hide, scratch, scratch_mb)
+        if entered:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the inner process
+            inner = os.fork()  # the namespace's first process: it takes every other with it
+            if inner:
+                theirs.close()
+                _, status = os.waitpid(inner, 0)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        else:
+            os.makedirs(scratch, exist_ok=True)
+        isolation.confine(limits, scratch, entered)
+        from autograder import learner
+
+        learner.serve(theirs, limits)
+    except BaseException:  # noqa: BLE001 - the child must never return into the grader
+        code = _child_failed()
+    finally:
+        os._exit(code)
+
+
+def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str]):
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid:
+        theirs.close()
+        return pid, ours
+    code = 0
+    try:
+        ours.close()
+        os.setsid()
+        _close_fds({theirs.fileno()})
+        _devnull_stdio()
+        isolation.protect_self()
+        import resource
+
+        mem = limits.memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        os.makedirs(scratch, exist_ok=True)
+        os.chdir(scratch)
+        from autograder import verdict
+
+        verdict.serve(theirs, setup, answers)
+    except BaseException:  # noqa: BLE001 - the child must never return into the grader
+        code = _child_failed()
+    finally:
+        os._exit(code)
+
+
+def _reap(pid: int | None) -> None:
+    if pid:
+        isolation.kill_tree(pid)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Dead(Exception):
+    pass
+
+
+def _wait(sock, deadline: float):
+    left = deadline - time.monotonic()
+    if left <= 0 or not select.select([sock], [], [], left)[0]:
+        raise _Timeout
+    try:
+        return wire.recv(sock)
+    except (wire.WireError, OSError) as error:
+        raise _Dead(str(error)) from None
+
+
+def _stream(name: str, text: str):
+    return new_output("stream", name=name, text=text)
+
+
+def _error(ename: str, evalue: str, tb: list[str]):
+    return new_output("error", ename=ename, evalue=evalue, traceback=tb)
+
+
+class _Run:
+    def __init__(self, lesson: Lesson, limits, scratch_root: str, hide: list[str], worker: int):
+        self.lesson, self.limits, self.worker = lesson, limits, worker
+        self.scratch_root, self.hide = scratch_root, hide
+        self.result = RunResult()
+        self.start = time.monotonic()
+        self.deadline = self.start + limits.notebook_timeout
+        self.learner = self.verdict = None
+        self.learner_state = "alive"  # or "killed" or "timeout"
+        self.setup = [c.source for c in lesson.cells if c.role == "setup"]
+        self.tests = {c.grade_id: c for c in lesson.tests}
+
+    # -- processes -------------------------------------------------------
+    def start_learner(self):
+        self.learner = _spawn_learner(self.limits, self.scratch_root, self.hide, self.worker)
+
+    def start_verdict(self):
+        path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
+        self.verdict = _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names)
+
+    def stop_learner(self, state: str):
+        if self.learner:
+            _reap(self.learner[0])
+            self.learner[1].close()
+            self.learner = None
+        if self.learner_state == "alive":
+            self.learner_state = state
+
+    def stop_verdict(self):
+        if self.verdict:
+            _reap(self.verdict[0])
+            self.verdict[1].close()
+            self.verdict = None
+
+    def cell_deadline(self) -> float:
+        return min(time.monotonic() + self.limits.cell_timeout, self.deadline)
+
+    def interrupt_learner(self):
+        """Interrupt a runaway cell as Jupyter would; return its reply, or None if it ignored us."""
+        pid, sock = self.learner
+        try:
+            os.killpg(pid, signal.SIGINT)
+            return _wait(sock, time.monotonic() + 3)[0]
+        except (OSError, _Timeout, _Dead):
+            return None
+
+    # -- cells -----------------------------------------------------------
+    def run_learner_cell(self, cell) -> None:
+        if self.learner_state != "alive":
+            return
+        pid, sock = self.learner
+        wire.send(sock, {"op": "run", "source": cell.source})
+        try:
+            reply, _ = _wait(sock, self.cell_deadline())
+        except _Timeout:
+            self.result.problems.append("a cell ran past its time limit")
+            cell.outputs.append(_error("TimeoutError", "this cell ran past its time limit and "
+                                       "was interrupted", []))
+            if time.monotonic() >= self.deadline or self.interrupt_learner() is None:
+                self.stop_learner("timeout")
+            return
+        except _Dead:
+            self.stop_learner("killed")
+            cell.outputs.append(_error("DeadKernelError", "the process running your code stopped "
+                                       "(it exited, crashed or ran out of memory)", []))
+            return
+        if reply.get("stdout"):
+            cell.outputs.append(_stream("stdout", str(reply["stdout"])))
+        if reply.get("stderr"):
+            cell.outputs.append(_stream("stderr", str(reply["stderr"])))
+        err = reply.get("error")
+        if isinstance(err, dict):
+            tb = [str(err.get("traceback", ""))]
+            cell.outputs.append(_error(str(err.get("ename")), str(err.get("evalue")), tb))
+        for what in reply.get("tampered") or []:
+            if what not in self.result.tampered:
+                self.result.tampered.append(str(what))
+
+    def run_test_cell(self, cell, grade_id: str) -> None:
+        test = self.tests[grade_id]
+        if self.learner_state != "alive":
+            status = self.learner_state
+            message = ("not run: your code ran past its time limit earlier in the notebook"
+                       if status == "timeout" else
+                       "not run: the process running your code stopped earlier in the notebook "
+                       "(it exited, crashed or ran out of memory)")
+            self.record(cell, grade_id, False, status, message, "Error")
+            return
+        if self.verdict is None:
+            self.start_verdict()
+        vsock, lsock = self.verdict[1], self.learner[1]
+        wire.send(vsock, {"op": "test", "source": test.source, "grade_id": grade_id})
+        deadline = self.cell_deadline()
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([vsock, lsock], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                self.on_test_timeout(cell, grade_id)
+                return
+            if lsock in ready:  # the learner answered a relayed request
+                try:
+                    header, blob = wire.recv(lsock)
+                except (wire.WireError, OSError):
+                    self.stop_learner("killed")
+                    self.stop_verdict()
+                    self.record(cell, grade_id, False, "killed", "the process running your code "
+                                "stopped during this test (it exited, crashed or ran out of memory)",
+                                "DeadKernelError")
+                    return
+                wire.send(vsock, header, blob)
+                continue
+            try:
+                header, blob = wire.recv(vsock)
+            except (wire.WireError, OSError):
+                self.stop_verdict()
+                self.record(cell, grade_id, False, "error", "the test could not complete on your "
+                            "answer (it used more memory or time than a test may)", "Error")
+                return
+            if header.get("to") == "learner":
+                try:
+                    wire.send(lsock, header, blob)
+                except OSError:
+                    pass  # the learner is gone; its reply will never come and the test times out
+                continue
+            self.on_test_result(cell, grade_id, header)
+            return
+
+    def on_test_timeout(self, cell, grade_id: str) -> None:
+        self.stop_verdict()
+        self.stop_learner("timeout")
+        self.record(cell, grade_id, False, "timeout",
+                    "this test ran past its time limit: your code is too slow or never returns",
+                    "TimeoutError")
+
+    def on_test_result(self, cell, grade_id: str, header: dict) -> None:
+        if header.get("passed"):
+            self.record(cell, grade_id, True, "ok", "", "")
+            return
+        ename, evalue = str(header.get("ename", "Error")), str(header.get("evalue", ""))
+        if header.get("part") == "hidden":
+            message = f"{HIDDEN_NOTE}\n{ename}: {evalue}" if evalue else HIDDEN_NOTE
+            self.record(cell, grade_id, False, "error", message, ename, hidden=True)
+        else:
+            tb = [str(line) for line in header.get("traceback") or []]
+            self.record(cell, grade_id, False, "error", f"{ename}: {evalue}", ename, tb=tb)
+
+    def record(self, cell, grade_id, passed, status, message, ename, tb=None, hidden=False):
+        self.result.tests[grade_id] = {"passed": passed, "status": status, "message": message,
+                                       "hidden": hidden}
+        if not passed:
+            cell.outputs.append(_error(ename or "Error", message, tb or [message]))
+
+
+def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str],
+                 worker: int = 0) -> RunResult:
+    """Execute a sanitized submission and grade its test cells.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The submission after nbgrader's sanitizing preprocessors; outputs are
+        written into it.
+    lesson : Lesson
+        The instructor's notebook, classified (:func:`autograder.notebook.read_lesson`).
+    limits : autograder.isolation.Limits
+    scratch_root : str
+        A folder for this notebook's scratch files; hidden from the learner's
+        process along with ``hide``.
+    hide : list of str
+        Folders the learner's code must not see (instructor files, other
+        submissions, grading output).
+    worker : int
+        Index of the grading worker (selects the unprivileged uid).
+
+    Returns
+    -------
+    result : RunResult
+    """
+    run = _Run(lesson, limits, scratch_root, hide, worker)
+    try:
+        run.start_learner()
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            cell.outputs = []
+            nbg = cell.metadata.get("nbgrader", {}) or {}
+            gid = nbg.get("grade_id")
+            if nbg.get("grade") and not nbg.get("solution") and gid in run.tests:
+                run.run_test_cell(cell, gid)
+            else:
+                run.run_learner_cell(cell)
+            if time.monotonic() > run.deadline and run.learner_state == "alive":
+                run.result.problems.append("the notebook ran past its total time limit")
+                run.stop_learner("timeout")
+    finally:
+        for sock_owner in (run.verdict, run.learner):
+            if sock_owner:
+                try:
+                    wire.send(sock_owner[1], {"op": "bye"})
+                except OSError:
+                    pass
+        run.stop_verdict()
+        run.stop_learner("done")
+        run.result.seconds = time.monotonic() - run.start
+    return run.result
+
+

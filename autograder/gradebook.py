@@ -1,0 +1,102 @@
+"""Keep nbgrader's gradebook in step with a grading run.
+
+The assignments are created from ``solutions/`` by nbgrader's own
+``GenerateAssignment`` (so cell checksums and source cells are nbgrader's),
+and grades are stored by nbgrader's ``SaveAutoGrades``. The formgrader and
+``nbgrader export`` therefore work on ``OUT/gradebook.db`` as on any course.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+
+import nbformat
+from traitlets.config import Config
+
+__all__ = ["course_config", "prepare_assignments", "save_grades", "export_grades"]
+
+COURSE_ID = "model-lifecycle-lab"
+
+
+def course_config(root: str, out: str) -> Config:
+    """nbgrader configuration for a grading run: the course's own settings, the run's gradebook."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    c = Config()
+    if os.path.exists(os.path.join(root, "nbgrader_config.py")):
+        c.merge(PyFileConfigLoader("nbgrader_config.py", path=root).load_config())
+    c.CourseDirectory.root = root
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = os.path.join(out, ".work", "release")
+    c.CourseDirectory.db_url = db_url(out)
+    c.CourseDirectory.course_id = COURSE_ID
+    return c
+
+
+def db_url(out: str) -> str:
+    return "sqlite:///" + os.path.abspath(os.path.join(out, "gradebook.db"))
+
+
+def prepare_assignments(config: Config, lessons: list[str]) -> None:
+    """Create (or update) each lesson in the gradebook with nbgrader's GenerateAssignment."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    for lesson in lessons:
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id = lesson
+        converter = GenerateAssignment(coursedir=coursedir, config=config)
+        converter.force = True
+        converter.log.setLevel(logging.ERROR)
+        converter.start()
+
+
+def save_grades(config: Config, job, graded_nb: str | None, lesson_max: dict) -> None:
+    """Store one graded notebook with nbgrader's SaveAutoGrades (or zeros if none)."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    url = config.CourseDirectory.db_url
+    timestamp = _timestamp(job.timestamp)
+    with Gradebook(url, COURSE_ID) as gb:
+        gb.update_or_create_student(job.learner)
+        try:
+            gb.find_submission(job.lesson, job.learner)
+            if timestamp:
+                gb.update_or_create_submission(job.lesson, job.learner, timestamp=timestamp)
+        except MissingEntry:
+            gb.add_submission(job.lesson, job.learner, **({"timestamp": timestamp} if timestamp else {}))
+    if graded_nb is not None:
+        nb = nbformat.reads(graded_nb, as_version=4)
+        resources = {"nbgrader": {"notebook": job.notebook, "assignment": job.lesson,
+                                  "student": job.learner, "db_url": url}}
+        SaveAutoGrades(config=config).preprocess(nb, resources)
+        return
+    with Gradebook(url, COURSE_ID) as gb:
+        notebook = gb.find_submission_notebook(job.notebook, job.lesson, job.learner)
+        for grade in notebook.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _timestamp(text: str | None):
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def export_grades(config: Config, path: str) -> None:
+    """Write ``grades.csv`` with nbgrader's own CSV export plugin."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    plugin = CsvExportPlugin(config=config)
+    plugin.to = path
+    with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+        plugin.export(gb)

@@ -1,0 +1,209 @@
+"""Confine a learner's process: namespaces, a read-only system, no privileges, limits.
+
+What is applied depends on what the machine allows, strongest first:
+
+1. new mount, network and PID namespaces (and a user namespace when the
+   grader is not root): the whole file system is read-only; the instructor's
+   files, the class's submissions and the grader's output are hidden under
+   empty mounts; the only writable place is a private tmpfs; there is no
+   network but a loopback; other processes are invisible, and every process
+   the submission starts dies with it;
+2. no capabilities and ``no_new_privs``, so none of this can be undone and no
+   set-uid program gives privileges back;
+3. always: its own session, resource limits (address space, file size, open
+   files, core dumps, CPU time), and death when its parent dies.
+
+:func:`describe` reports what a machine supports, for the instructor's report.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import resource
+import signal
+import socket
+import struct
+
+__all__ = ["Limits", "confine", "describe", "enter_namespaces", "kill_tree", "protect_self"]
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000)
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+class Limits:
+    """Resource limits for one notebook.
+
+    Parameters
+    ----------
+    cell_timeout : float
+        Seconds one cell or one test may run.
+    notebook_timeout : float
+        Seconds the whole notebook may take.
+    memory_mb : int
+        Address-space cap of each grading process, in MiB.
+    output_chars : int
+        Characters of output kept per cell.
+    file_mb : int
+        Largest file the submission may write, in MiB (its scratch space is
+        four times that).
+    """
+
+    def __init__(self, cell_timeout=60.0, notebook_timeout=300.0, memory_mb=3072,
+                 output_chars=5000, file_mb=64):
+        self.cell_timeout = float(cell_timeout)
+        self.notebook_timeout = float(notebook_timeout)
+        self.memory_mb = int(memory_mb)
+        self.output_chars = int(output_chars)
+        self.file_mb = int(file_mb)
+
+
+def _mount(source, target: str, fstype, flags: int, data: str | None = None) -> None:
+    result = _libc.mount(source.encode() if source else None, target.encode(),
+                         fstype.encode() if fstype else None, flags,
+                         data.encode() if data else None)
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _mount_points() -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].encode().decode("unicode_escape")
+            points.append(point)
+    return points
+
+
+def _loopback_up() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        ifreq = struct.pack("16sH14s", b"lo", 0, b"")
+        flags = struct.unpack("16sH14s", fcntl.ioctl(sock, 0x8913, ifreq))[1]  # SIOCGIFFLAGS
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sH14s", b"lo", flags | 0x1, b""))  # IFF_UP
+    finally:
+        sock.close()
+
+
+def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int) -> bool:
+    """Move the calling process into new namespaces with a read-only view of the system.
+
+    The caller must fork afterwards (only its children are in the new PID
+    namespace) and call :func:`confine` in the child.
+
+    Parameters
+    ----------
+    hide : list of str
+        Folders covered by an empty read-only mount.
+    scratch : str
+        Folder replaced by a private, writable tmpfs of ``scratch_mb`` MiB.
+
+    Returns
+    -------
+    entered : bool
+        False when the machine does not allow namespaces; nothing changed then.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    os.makedirs(scratch, exist_ok=True)  # before the file system turns read-only
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
+    if _libc.unshare(flags) != 0:
+        return False
+    if uid != 0:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"),
+                           ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    for point in _mount_points():
+        try:
+            _mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        except OSError:
+            pass  # a mount that cannot be made read-only stays as it is (e.g. locked ones)
+    for path in hide:
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16k,mode=0555")
+    _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
+    try:
+        _loopback_up()
+    except OSError:
+        pass  # no loopback: lessons that serve HTTP fail, nothing else does
+    return True
+
+
+def _drop_capabilities() -> None:
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    _libc.capset(ctypes.byref(header), ctypes.byref(data))
+
+
+def confine(limits: Limits, scratch: str, in_namespace: bool) -> None:
+    """Apply limits and drop privileges in the forked learner process."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if in_namespace:
+        try:
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)  # only our own processes
+        except OSError:
+            pass
+        _drop_capabilities()
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    for name, value in (("RLIMIT_AS", limits.memory_mb << 20), ("RLIMIT_FSIZE", limits.file_mb << 20),
+                        ("RLIMIT_CORE", 0), ("RLIMIT_NOFILE", 512),
+                        ("RLIMIT_CPU", int(limits.notebook_timeout * 2) + 10)):
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError):
+            pass
+    os.environ.update(HOME=scratch, MPLCONFIGDIR=os.path.join(scratch, ".matplotlib"),
+                      TMPDIR=scratch, PYTHONDONTWRITEBYTECODE="1")
+    os.chdir(scratch)
+
+
+def protect_self() -> None:
+    """Keep processes of the same user from reading this one's memory (ptrace, /proc/pid/mem)."""
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def describe() -> str:
+    """Say which isolation this machine gives learner code, by trying it in a child."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if _libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | (
+                0 if os.getuid() == 0 else CLONE_NEWUSER)) == 0 else 1)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return ("mount, network and PID namespaces; read-only file system with instructor files, "
+                "submissions and output hidden; no capabilities; resource limits")
+    return ("no namespaces (not permitted on this machine): resource limits and no_new_privs "
+            "only; run the grader in a container or a VM for stronger isolation")
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a learner's process group (with a PID namespace, everything in it)."""
+    for target in (-pid, pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        except OSError as error:
+            if error.errno != errno.EPERM:
+                raise

@@ -1,0 +1,172 @@
+"""The learner's side of a graded run: an IPython shell that runs the answer
+cells and answers requests for names, values and calls.
+
+It runs in a confined process (:mod:`autograder.isolation`). Everything it
+sends back is either JSON or a pickle that the receiving side reads with
+:func:`autograder.wire.load_answer`; it never receives code it did not ask
+for except the arguments of calls, which come from the instructor's tests.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import traceback
+import types
+
+from autograder import wire
+
+__all__ = ["serve", "learner_ref"]
+
+_SHELL = None
+# Patching these has no use in a lesson but to fool an in-kernel test; the
+# verdict does not depend on them (tests run elsewhere), but the attempt is reported.
+_WATCHED_MODULES = ("numpy.testing", "math", "pandas.testing", "lifecycle.feedback", "builtins")
+
+
+def learner_ref(name: str):
+    """Resolve a learner's name; used when a test passes one answer to another."""
+    return _SHELL.user_ns[name]
+
+
+class _Capped(io.StringIO):
+    """A stdout that keeps the first ``limit`` characters and drops the rest."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.dropped = limit, 0
+
+    def write(self, text):
+        room = self.limit - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        note = f"\n... [{self.dropped} more characters not kept]" if self.dropped else ""
+        return self.getvalue() + note
+
+
+def _snapshot(shell) -> dict:
+    """Identity of everything a submission could patch to fool an in-kernel test."""
+    seen = {}
+    for name in _WATCHED_MODULES:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            if not attr.startswith("_") or attr in {"__import__", "__build_class__"}:
+                seen[f"{name}.{attr}"] = id(value)
+    hooks = {
+        "IPython input transformers": len(shell.input_transformers_cleanup)
+        + len(shell.input_transformers_post),
+        "IPython AST transformers": len(shell.ast_transformers),
+        "IPython custom exception handlers": len(shell.custom_exceptions),
+    }
+    seen.update(hooks)
+    return seen
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    names = [k for k in before if after.get(k) != before[k]]
+    return sorted(names)[:10]
+
+
+def _error_info(error: BaseException, limit: int) -> dict:
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    text = "".join(lines)
+    return {"ename": type(error).__name__, "evalue": str(error)[:2000],
+            "traceback": text[-limit:]}
+
+
+def _run(shell, source: str, limit: int, baseline: dict) -> dict:
+    out, err = _Capped(limit), _Capped(limit)
+    error = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            result = shell.run_cell(source, store_history=True)
+            error = result.error_before_exec or result.error_in_exec
+        except BaseException as caught:  # noqa: BLE001 - report, never die
+            error = caught
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    except Exception:  # noqa: BLE001
+        pass
+    return {"stdout": out.text(), "stderr": err.text(),
+            "error": _error_info(error, limit) if error is not None else None,
+            "tampered": _changes(baseline, _snapshot(shell))}
+
+
+def _describe(shell, name: str) -> tuple[dict, bytes]:
+    if name not in shell.user_ns:
+        return {"kind": "missing"}, b""
+    value = shell.user_ns[name]
+    if isinstance(value, types.ModuleType):
+        return {"kind": "module", "module": value.__name__}, b""
+    if isinstance(value, type):
+        return {"kind": "unsupported", "type": "class"}, b""
+    if callable(value) and not hasattr(value, "fit"):
+        return {"kind": "function"}, b""
+    try:
+        return {"kind": "data"}, wire.dump_answer(value)
+    except Exception as error:  # noqa: BLE001
+        return {"kind": "unsupported", "type": f"{type(value).__name__} ({error})"[:200]}, b""
+
+
+def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict, bytes]:
+    import cloudpickle  # noqa: F401 - needed to read the test's arguments
+
+    import pickle
+
+    func = shell.user_ns.get(name)
+    if func is None:
+        return {"ok": False, "ename": "NameError", "evalue": f"name {name!r} is not defined"}, b""
+    args, kwargs = pickle.loads(blob)  # sent by the instructor's tests, not by the learner
+    out = _Capped(limit)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            if forbid:
+                from lifecycle.feedback import forbid_calls
+
+                value = forbid_calls(func, *args, forbidden=forbid, hint=hint, **kwargs)
+            else:
+                value = func(*args, **kwargs)
+        payload = wire.dump_answer(value)
+    except BaseException as error:  # noqa: BLE001 - travels back to the test
+        return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000]}, b""
+    return {"ok": True}, payload
+
+
+def serve(sock, limits) -> None:
+    """Answer requests on ``sock`` until told to stop or the other side hangs up."""
+    global _SHELL
+    from IPython.core.interactiveshell import InteractiveShell
+
+    _SHELL = shell = InteractiveShell.instance(colors="NoColor")
+    shell.user_ns["__name__"] = "__main__"
+    baseline = _snapshot(shell)
+    limit = limits.output_chars
+    while True:
+        try:
+            header, blob = wire.recv(sock)
+        except (wire.WireError, OSError):
+            return
+        op = header.get("op")
+        if op == "run":
+            reply, data = _run(shell, header["source"], limit, baseline), b""
+        elif op == "describe":
+            reply, data = _describe(shell, header["name"])
+        elif op == "call":
+            reply, data = _call(shell, header["name"], blob, header.get("forbid"),
+                                header.get("hint"), limit)
+        elif op == "bye":
+            return
+        else:
+            reply, data = {"error": f"unknown op {op!r}"}, b""
+        try:
+            wire.send(sock, reply, data)
+        except OSError:
+            return

@@ -1,0 +1,158 @@
+"""What each cell of a lesson notebook is for.
+
+A lesson notebook (see ``docs/authoring.md``) has four kinds of code cell:
+
+``answer``
+    nbgrader ``solution: true``: the learner's code, a function or a variable.
+``test``
+    nbgrader ``grade: true``: public checks, then ``### BEGIN HIDDEN TESTS``.
+``setup``
+    tagged ``setup``: imports and data the tests use. Graded runs execute
+    them twice, for the learner's code and for the tests, so keep them cheap.
+``other``
+    everything else: explanations in code, worked examples, plots.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+
+__all__ = ["Cell", "Lesson", "read_lesson", "split_hidden", "names_defined", "names_used"]
+
+HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$", re.M)
+HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$", re.M)
+SOLUTION_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+@dataclass
+class Cell:
+    """One code cell of a lesson notebook, with its grading role."""
+
+    index: int
+    role: str
+    source: str
+    grade_id: str | None = None
+    points: float = 0.0
+
+
+@dataclass
+class Lesson:
+    """The code cells of one instructor notebook and what the tests refer to."""
+
+    cells: list[Cell]
+    answer_names: set[str] = field(default_factory=set)
+
+    @property
+    def tests(self) -> list[Cell]:
+        return [c for c in self.cells if c.role == "test"]
+
+    @property
+    def answers(self) -> list[Cell]:
+        return [c for c in self.cells if c.role == "answer"]
+
+
+def _role(cell) -> str:
+    meta = cell.get("metadata", {})
+    nbg = meta.get("nbgrader", {}) or {}
+    if nbg.get("solution"):
+        return "answer"
+    if nbg.get("grade"):
+        return "test"
+    if "setup" in meta.get("tags", []):
+        return "setup"
+    return "other"
+
+
+def strip_solution_markers(source: str) -> str:
+    """Return ``source`` without its ``### BEGIN/END SOLUTION`` lines."""
+    return "\n".join(ln for ln in source.splitlines() if not SOLUTION_MARK.match(ln))
+
+
+def read_lesson(nb) -> Lesson:
+    """Classify the code cells of an instructor notebook.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or str or path-like
+        The notebook, or the path of one.
+
+    Returns
+    -------
+    lesson : Lesson
+    """
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(str(nb), as_version=4)
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        nbg = cell.metadata.get("nbgrader", {}) or {}
+        role = _role(cell)
+        source = strip_solution_markers(cell.source) if role == "answer" else cell.source
+        cells.append(Cell(i, role, source, nbg.get("grade_id"), float(nbg.get("points", 0) or 0)))
+    names = set()
+    for cell in cells:
+        if cell.role == "answer":
+            names |= names_defined(cell.source)
+    return Lesson(cells, names)
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """Split a test cell into its public part and its hidden part.
+
+    Returns
+    -------
+    public, hidden : str
+        ``hidden`` is empty when the cell has no hidden tests.
+    """
+    match = HIDDEN_BEGIN.search(source)
+    if not match:
+        return source, ""
+    hidden = source[match.end():]
+    end = HIDDEN_END.search(hidden)
+    after = hidden[end.end():] if end else ""
+    hidden = hidden[: end.start()] if end else hidden
+    return source[: match.start()] + after, hidden
+
+
+def _parse(source: str):
+    try:
+        return ast.parse(_without_magics(source))
+    except SyntaxError:
+        return None
+
+
+def _without_magics(source: str) -> str:
+    return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+
+
+def names_defined(source: str) -> set[str]:
+    """Return the top-level names a cell binds (defs, classes, assignments, imports)."""
+    tree = _parse(source)
+    if tree is None:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        else:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    names.add(sub.id)
+    return names
+
+
+def names_used(source: str) -> set[str]:
+    """Return the non-builtin names a cell reads anywhere in its code."""
+    tree = _parse(source)
+    if tree is None:
+        return set()
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n for n in used if not hasattr(builtins, n)}

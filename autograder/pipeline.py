@@ -1,0 +1,188 @@
+"""Grade one submitted notebook: nbgrader's sanitizing preprocessors, our split
+execution, nbgrader's output limits, then the learner's feedback page.
+
+This runs in a grading worker. It reads the gradebook (for the instructor's
+cells) but never writes it: the main process saves grades, one at a time.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+from nbformat.v4 import new_output
+from traitlets.config import Config
+
+from autograder.checks import Unreadable, find_tampering, read_submission
+from autograder.execute import run_notebook
+
+__all__ = ["Job", "Outcome", "grade"]
+
+MAX_READ = 64 << 20  # read no more of a file than this; checks refuse anything over 20 MiB
+TAMPER_NOTE = ("Not graded: the notebook's graded parts were changed or the grader's checks "
+               "were interfered with ({}). Ask your instructor to review it.")
+
+
+@dataclass
+class Job:
+    """One notebook of one learner to grade."""
+
+    learner: str
+    lesson: str
+    notebook: str
+    path: str | None
+    digest: str = ""
+    problem: str | None = None  # set when the file cannot even be looked at
+    status: str | None = None   # "missing" or "invalid" with ``problem``
+    timestamp: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What grading a :class:`Job` produced."""
+
+    job: Job
+    rows: list = field(default_factory=list)  # dicts: exercise, score, max_score, status, message
+    graded_nb: str | None = None
+    feedback_html: str = ""
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _rows_for(lesson, status: str, message: str) -> list[dict]:
+    return [{"exercise": c.grade_id, "score": 0.0, "max_score": c.points, "status": status,
+             "message": message} for c in lesson.tests]
+
+
+def _resources(job: Job, db_url: str) -> dict:
+    return {"nbgrader": {"notebook": job.notebook, "assignment": job.lesson,
+                         "student": job.learner, "db_url": db_url}}
+
+
+def _sanitize(nb, resources, config):
+    from nbconvert.preprocessors import ClearOutputPreprocessor  # noqa: F401 - nbgrader's below
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
+
+    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = cls(config=config).preprocess(nb, resources)
+    return nb
+
+
+def _limit_output(nb, resources, config):
+    from nbgrader.preprocessors import LimitOutput
+
+    return LimitOutput(config=config).preprocess(nb, resources)[0]
+
+
+def _mark_all_failed(nb, note: str) -> None:
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            cell.outputs = [new_output("error", ename="NotGraded", evalue=note, traceback=[note])]
+
+
+def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
+    from nbconvert import HTMLExporter
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    from autograder.feedback import feedback_config, summary_cell
+
+    nb = copy.deepcopy(nb)
+    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    by_id = {r["exercise"]: r for r in rows}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") in by_id and meta.get("grade"):
+            meta["score"] = by_id[meta["grade_id"]]["score"]
+            meta["points"] = by_id[meta["grade_id"]]["max_score"]
+    nb.cells.insert(0, summary_cell(job, rows, notes))
+    score = sum(r["score"] for r in rows)
+    total = sum(r["max_score"] for r in rows)
+    resources = {"nbgrader": {"score": score, "max_score": total, "late_penalty": 0,
+                              "notebook": job.notebook, "assignment": job.lesson,
+                              "student": job.learner}}
+    body, _ = HTMLExporter(config=feedback_config()).from_notebook_node(nb, resources=resources)
+    return body
+
+
+def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scratch_root: str,
+          hide: list[str], worker: int) -> Outcome:
+    """Grade one job; never raises for anything the submission does.
+
+    Parameters
+    ----------
+    job : Job
+    lesson : autograder.notebook.Lesson
+        The instructor's notebook, classified.
+    source_nb : nbformat.NotebookNode
+        The instructor's notebook itself.
+    db_url : str
+        The gradebook, read for the instructor's cells.
+    config : traitlets.config.Config
+        nbgrader configuration (``nbgrader_config.py``).
+    limits : autograder.isolation.Limits
+    scratch_root, hide, worker
+        See :func:`autograder.execute.run_notebook`.
+    """
+    start = time.monotonic()
+    out = Outcome(job)
+    if job.status:
+        out.rows = _rows_for(lesson, job.status, job.problem or job.status)
+        out.notes.append(job.problem or job.status)
+        out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
+        out.seconds = time.monotonic() - start
+        return out
+    try:
+        with open(job.path, "rb") as f:
+            data = f.read(MAX_READ)
+        source_ids = {c.grade_id for c in lesson.cells if c.grade_id}
+        nb = read_submission(data, source_ids)
+    except (Unreadable, OSError) as error:
+        out.rows = _rows_for(lesson, "invalid", f"could not be graded: {error}")
+        out.notes.append(f"could not be graded: {error}")
+        out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
+        out.seconds = time.monotonic() - start
+        return out
+    tampering = find_tampering(nb, source_nb)
+    resources = _resources(job, db_url)
+    nb = _sanitize(nb, resources, config)
+    os.makedirs(scratch_root, exist_ok=True)
+    result = run_notebook(nb, lesson, limits, scratch_root, hide, worker)
+    tampering += [f"it changed {what} while running" for what in result.tampered]
+    rows = []
+    for cell in lesson.tests:
+        test = result.tests.get(cell.grade_id)
+        if test is None:  # a test cell that never ran (notebook stopped before it)
+            test = {"passed": False, "status": "error", "message": "this test did not run"}
+        rows.append({"exercise": cell.grade_id, "score": cell.points if test["passed"] else 0.0,
+                     "max_score": cell.points, "status": test["status"], "message": test["message"]})
+    if tampering:
+        note = TAMPER_NOTE.format("; ".join(tampering[:3]))
+        _mark_all_failed(nb, note)
+        rows = [{**r, "score": 0.0, "status": "tampered", "message": note} for r in rows]
+        out.notes.append(note)
+    out.notes += result.problems
+    nb = _limit_output(nb, resources, config)
+    out.rows = rows
+    out.graded_nb = nbformat.writes(nb)
+    out.feedback_html = _feedback(nb, job, rows, out.notes)
+    out.seconds = time.monotonic() - start
+    return out
+
+
+def source_nb_release(source_nb):
+    """The instructor's notebook with solutions and hidden tests removed, for a feedback page."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    nb = copy.deepcopy(source_nb)
+    nb, _ = ClearSolutions().preprocess(nb, {})
+    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    return nb

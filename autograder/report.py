@@ -1,0 +1,126 @@
+"""The instructor's summary of a grading run, as one self-contained HTML file."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+from pathlib import Path
+
+__all__ = ["write_report"]
+
+UNGRADED = ("invalid", "missing", "timeout", "killed", "tampered")
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
+
+
+def _first_line(message: str) -> str:
+    for line in (message or "").splitlines():
+        line = line.strip()
+        if line and not line.startswith("A hidden test failed"):
+            return line[:160]
+    return (message or "").strip()[:160]
+
+
+def _plots(states: list[dict]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lifecycle.plotting import use_course_style
+
+    use_course_style()
+    totals = defaultdict(lambda: [0.0, 0.0])
+    passed = defaultdict(lambda: [0, 0])
+    for s in states:
+        key = (s["job"]["learner"], s["job"]["lesson"])
+        for r in s["rows"]:
+            totals[key][0] += r["score"]
+            totals[key][1] += r["max_score"]
+            ex = (s["job"]["lesson"], r["exercise"])
+            passed[ex][0] += r["score"] >= r["max_score"] > 0
+            passed[ex][1] += 1
+    figures = []
+    if totals:
+        by_lesson = defaultdict(list)
+        for (_, lesson), (score, total) in totals.items():
+            by_lesson[lesson].append(100 * score / total if total else 0)
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        ax.hist(list(by_lesson.values()), bins=range(0, 110, 10), label=list(by_lesson),
+                stacked=True)
+        ax.set(title="Score distribution", xlabel="score (% of the lesson's points)",
+               ylabel="learners")
+        ax.legend()
+        figures.append(_png(fig))
+    if passed:
+        names = [f"{les[:2]} {ex}" for les, ex in passed]
+        rates = [100 * p / n for p, n in passed.values()]
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1))
+        ax.barh(names[::-1], rates[::-1])
+        ax.set(title="Pass rate per exercise", xlabel="learners with full points (%)", xlim=(0, 100))
+        figures.append(_png(fig))
+    return figures
+
+
+def write_report(path: Path, states: list[dict], summary: dict) -> None:
+    """Write ``report.html``: distribution, pass rates, frequent failures, ungraded work."""
+    from autograder.isolation import describe
+
+    failures = Counter()
+    ungraded = []
+    for s in states:
+        job = s["job"]
+        statuses = {r["status"] for r in s["rows"]}
+        for r in s["rows"]:
+            if r["status"] == "error" and r["score"] < r["max_score"]:
+                failures[(job["lesson"], r["exercise"], _first_line(r["message"]))] += 1
+        bad = statuses & set(UNGRADED)
+        if bad:
+            why = "; ".join(dict.fromkeys(s.get("notes") or [])) or "see the feedback"
+            ungraded.append((job["learner"], job["lesson"], job["notebook"], ", ".join(sorted(bad)),
+                             why))
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
+        "text-align:left;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}</style>",
+        "</head><body><h1>Grading report</h1>",
+        f"<p>{summary['notebooks']} notebooks from {summary['learners']} learners in lessons "
+        f"{e(', '.join(summary['lessons']) or 'none')}; {summary['graded']} graded in this run "
+        f"({summary['reused']} unchanged since the last) in {summary['seconds']:.1f} s with "
+        f"{summary['workers']} workers.</p>",
+        f"<p>Learner code ran with: {e(describe())}.</p>",
+    ]
+    parts += ["<h2>Scores</h2>", *_plots(states)]
+    parts.append("<h2>Most frequent failures</h2><table><tr><th>lesson</th><th>exercise</th>"
+                 "<th>message</th><th>learners</th></tr>")
+    for (lesson, exercise, message), count in failures.most_common(15):
+        parts.append(f"<tr><td>{e(lesson)}</td><td>{e(exercise)}</td><td><code>{e(message)}</code>"
+                     f"</td><td>{count}</td></tr>")
+    parts.append("</table><h2>Submissions that could not be graded normally</h2>")
+    if ungraded:
+        parts.append("<table><tr><th>learner</th><th>lesson</th><th>notebook</th><th>status</th>"
+                     "<th>why</th></tr>")
+        parts += [f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td><td>{e(d)}</td><td>{e(w)}</td></tr>"
+                  for a, b, c, d, w in sorted(ungraded)]
+        parts.append("</table>")
+    else:
+        parts.append("<p>None.</p>")
+    if summary["skipped"]:
+        parts.append("<h2>Ignored entries</h2><ul>")
+        parts += [f"<li>{e(s)}</li>" for s in summary["skipped"]]
+        parts.append("</ul>")
+    parts.append("<p>Scores per exercise: <code>scores.csv</code>; totals in nbgrader's export "
+                 "format: <code>grades.csv</code>; feedback per learner: <code>feedback/</code>; "
+                 "manual review: run nbgrader's formgrader on <code>gradebook.db</code>.</p>"
+                 "</body></html>")
+    path.write_text("\n".join(parts))

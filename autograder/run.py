@@ -1,0 +1,278 @@
+"""Grade a class: find submissions, grade notebooks in parallel, write the results.
+
+Results are saved per notebook as soon as it is graded (``OUT/.state``), so an
+interrupted run loses nothing, and a rerun grades only notebooks that are new
+or changed (by content hash of the submission, the lesson and the grader).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import hashlib
+import importlib
+import json
+import multiprocessing
+import os
+import pkgutil
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import nbformat
+
+from autograder import __version__, gradebook
+from autograder.ingest import find_submissions
+from autograder.isolation import Limits
+from autograder.notebook import read_lesson
+from autograder.pipeline import Job, Outcome
+from autograder.progress import Progress
+
+__all__ = ["ROOT", "available_lessons", "grade_class"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SCORES_HEADER = ["learner", "lesson", "notebook", "exercise", "score", "max_score", "status"]
+
+# Set by the parent before the workers fork; read-only afterwards.
+_SHARED: dict = {}
+
+
+def available_lessons() -> list[str]:
+    """Lesson ids with instructor notebooks under ``solutions/``."""
+    return sorted(p.name for p in (ROOT / "solutions").iterdir()
+                  if p.is_dir() and p.name[:2].isdigit() and list(p.glob("*.ipynb")))
+
+
+def _preload() -> None:
+    """Import what every graded notebook imports, once, before the workers fork."""
+    import cloudpickle  # noqa: F401
+    import IPython.core.interactiveshell  # noqa: F401
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import nbconvert  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+    import sklearn  # noqa: F401
+
+    import lifecycle
+
+    for module in pkgutil.iter_modules(lifecycle.__path__):
+        if module.name not in {"lab", "progress"}:
+            try:
+                importlib.import_module(f"lifecycle.{module.name}")
+            except Exception:  # noqa: BLE001 - a lesson module that fails is imported later
+                pass
+    for name in ("sklearn.linear_model", "sklearn.pipeline", "sklearn.compose",
+                 "sklearn.preprocessing", "sklearn.model_selection", "sklearn.metrics",
+                 "sklearn.impute", "sklearn.dummy", "sklearn.tree", "sklearn.ensemble",
+                 "scipy.stats", "lifecycle.feedback", "autograder.learner", "autograder.verdict"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def _work(job: Job, slot_dir: str) -> Outcome:
+    lesson, source_nb = _SHARED["lessons"][(job.lesson, job.notebook)]
+    from autograder.pipeline import grade
+
+    scratch = tempfile.mkdtemp(dir=slot_dir)
+    try:
+        return grade(job, lesson, source_nb, _SHARED["db_url"], _SHARED["config"],
+                     _SHARED["limits"], scratch, _SHARED["hide"], 0)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _digest(path: str | None, source: Path, limits: Limits) -> str:
+    h = hashlib.sha256(f"{__version__}|{vars(limits)}".encode())
+    h.update(source.read_bytes())
+    if path:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _jobs(found, lessons: list[str], limits: Limits) -> list[Job]:
+    jobs = []
+    for learner in found:
+        for lesson in lessons:
+            for source in sorted((ROOT / "solutions" / lesson).glob("*.ipynb")):
+                stem = source.stem
+                path = learner.notebooks.get((lesson, stem))
+                job = Job(learner.learner, lesson, stem, path,
+                          timestamp=learner.timestamps.get(lesson))
+                if learner.problem:
+                    job.status, job.problem = "invalid", learner.problem
+                elif path is None:
+                    others = sorted(s for (les, s) in learner.notebooks if les == lesson
+                                    and not (ROOT / "solutions" / lesson / f"{s}.ipynb").exists())
+                    job.status = "missing"
+                    job.problem = f"{stem}.ipynb was not submitted" + (
+                        f" (found {', '.join(o + '.ipynb' for o in others)}: notebooks must keep "
+                        "their names)" if others else "")
+                job.digest = _digest(job.path if not job.status else None, source, limits) + (
+                    job.status or "")
+                jobs.append(job)
+    return jobs
+
+
+def _state_path(out: Path, job: Job) -> Path:
+    return out / ".state" / job.learner / job.lesson / f"{job.notebook}.json"
+
+
+def _load_state(out: Path, job: Job):
+    path = _state_path(out, job)
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    feedback = out / "feedback" / job.learner / job.lesson / f"{job.notebook}.html"
+    return state if state.get("digest") == job.digest and feedback.exists() else None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _store(out: Path, config, outcome: Outcome) -> dict:
+    job = outcome.job
+    base = Path(job.learner) / job.lesson
+    if outcome.graded_nb is not None:
+        _write_atomic(out / "autograded" / base / f"{job.notebook}.ipynb", outcome.graded_nb)
+    _write_atomic(out / "feedback" / base / f"{job.notebook}.html", outcome.feedback_html)
+    gradebook.save_grades(config, job, outcome.graded_nb, {})
+    state = {"digest": job.digest, "job": asdict(job), "rows": outcome.rows,
+             "notes": outcome.notes, "seconds": outcome.seconds}
+    _write_atomic(_state_path(out, job), json.dumps(state))
+    return state
+
+
+def _failed_outcome(job: Job, lesson, why: str) -> Outcome:
+    from autograder.pipeline import _feedback, source_nb_release
+
+    rows = [{"exercise": c.grade_id, "score": 0.0, "max_score": c.points, "status": "killed",
+             "message": why} for c in lesson.tests]
+    source_nb = _SHARED["lessons"][(job.lesson, job.notebook)][1]
+    return Outcome(job, rows, None, _feedback(source_nb_release(source_nb), job, rows, [why]), [why])
+
+
+def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progress) -> list[dict]:
+    slot_dir = tempfile.mkdtemp(prefix="autograder-")
+    os.chmod(slot_dir, 0o711)
+    states, pending, retried = [], list(jobs), set()
+    try:
+        while pending:
+            ctx = multiprocessing.get_context("fork")
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futures = {pool.submit(_work, job, slot_dir): job for job in pending}
+                pending = []
+                for future in cf.as_completed(futures):
+                    job = futures[future]
+                    try:
+                        outcome = future.result()
+                    except cf.process.BrokenProcessPool:
+                        if job.digest in retried:  # broke the pool twice: give up on it
+                            lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
+                            outcome = _failed_outcome(job, lesson, "grading this notebook "
+                                                      "crashed the grader's worker")
+                        else:
+                            retried.add(job.digest)
+                            pending.append(job)
+                            continue
+                    except Exception as error:  # noqa: BLE001 - a grader bug: report, go on
+                        lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
+                        outcome = _failed_outcome(job, lesson, f"grader error: {error!r}")
+                    states.append(_store(out, config, outcome))
+                    progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
+    finally:
+        shutil.rmtree(slot_dir, ignore_errors=True)
+    return states
+
+
+def _write_scores(path: Path, states: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(SCORES_HEADER)
+        for state in sorted(states, key=lambda s: (s["job"]["learner"], s["job"]["lesson"],
+                                                   s["job"]["notebook"])):
+            job = state["job"]
+            for row in state["rows"]:
+                writer.writerow([job["learner"], job["lesson"], job["notebook"], row["exercise"],
+                                 f"{row['score']:g}", f"{row['max_score']:g}", row["status"]])
+
+
+def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
+                workers: int | None = None, limits: Limits | None = None,
+                quiet: bool = False) -> dict:
+    """Grade every notebook under ``submissions`` and write ``out``.
+
+    Parameters
+    ----------
+    submissions : str
+        Folder in nbgrader's ``submitted`` layout, with optional ``<learner>.zip`` files.
+    out : str
+        Output folder (created); see ``../shared/CONTRACT.md`` for its files.
+    lessons : list of str, optional
+        Lessons to grade; default: every lesson found in the submissions.
+    workers : int, optional
+        Notebooks graded at once; default: the machine's cores.
+    limits : autograder.isolation.Limits, optional
+    quiet : bool
+        No progress output.
+
+    Returns
+    -------
+    summary : dict
+        Counts and timings of the run.
+    """
+    start = time.monotonic()
+    limits = limits or Limits()
+    workers = workers or os.cpu_count() or 1
+    out_path = Path(out).resolve()
+    out_path.mkdir(parents=True, exist_ok=True)
+    (out_path / ".work").mkdir(exist_ok=True)
+    known = available_lessons()
+    found, skipped = find_submissions(submissions, set(lessons or known), str(out_path / ".work"))
+    if not lessons:
+        present = {les for f in found for (les, _) in f.notebooks}
+        lessons = [les for les in known if les in present] or (known if any(
+            f.problem for f in found) else [])
+    config = gradebook.course_config(str(ROOT), str(out_path))
+    gradebook.prepare_assignments(config, lessons)
+    _SHARED.update(
+        lessons={(les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
+                 for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")},
+        db_url=config.CourseDirectory.db_url, config=config, limits=limits,
+        hide=sorted({str(ROOT / "solutions"), str(ROOT / "tests"), str(ROOT / ".git"),
+                     str(ROOT / "examples"), str(ROOT / "benchmarks"), str(ROOT / "docs"),
+                     str(out_path), str(Path(submissions).resolve())}))
+    jobs = _jobs(found, lessons, limits)
+    reused = [s for s in (_load_state(out_path, j) for j in jobs) if s]
+    reused_digests = {s["digest"] for s in reused}
+    todo = [j for j in jobs if j.digest not in reused_digests]
+    progress = Progress(len(todo), quiet=quiet)
+    progress.note(f"{len(jobs)} notebooks from {len(found)} learners in {len(lessons)} lessons; "
+                  f"{len(reused)} unchanged since the last run, {len(todo)} to grade with "
+                  f"{workers} workers")
+    _preload()
+    states = reused + _grade_all(todo, out_path, config, workers, progress)
+    progress.done()
+    _write_scores(out_path / "scores.csv", states)
+    gradebook.export_grades(config, str(out_path / "grades.csv"))
+    from autograder.report import write_report
+
+    summary = {"learners": len(found), "lessons": lessons, "notebooks": len(jobs),
+               "graded": len(todo), "reused": len(reused), "skipped": skipped,
+               "seconds": time.monotonic() - start, "workers": workers}
+    write_report(out_path / "report.html", states, summary)
+    return summary

@@ -1,0 +1,189 @@
+"""The tests' side of a graded run.
+
+The instructor's setup cells and test cells run here, in a process that never
+executes learner code. A name that a test uses and an answer cell defines is
+a :class:`RemoteAnswer`: calling it runs the learner's function in the
+learner's process and brings the result back through
+:func:`autograder.wire.load_answer`. Whatever the learner's code does to its
+own interpreter cannot reach the assertions here.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib
+import io
+import linecache
+import traceback
+
+import cloudpickle
+
+from autograder import wire
+from autograder.notebook import _without_magics, names_defined, names_used, split_hidden
+
+__all__ = ["RemoteAnswer", "LearnerError", "serve"]
+
+
+class LearnerError(RuntimeError):
+    """An answer raised an exception that is not one of Python's built-in ones."""
+
+
+class _Link:
+    """The request channel to the learner's process (relayed by the grader)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def ask(self, header: dict, blob: bytes = b"") -> tuple[dict, bytes]:
+        wire.send(self.sock, {"to": "learner", **header}, blob)
+        return wire.recv(self.sock)
+
+
+def _raise_remote(reply: dict):
+    name, message = str(reply.get("ename", "Error")), str(reply.get("evalue", ""))
+    if name == "CheckFailure":
+        from lifecycle.feedback import CheckFailure
+
+        raise CheckFailure(message)
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins":
+        raise cls(message)
+    raise LearnerError(f"{name}: {message}")
+
+
+class RemoteAnswer:
+    """A learner's function, called in the learner's process.
+
+    Parameters
+    ----------
+    link : _Link
+        Channel to the learner's process.
+    name : str
+        The answer's name in the learner's namespace.
+    """
+
+    def __init__(self, link: _Link, name: str):
+        self._link, self.__name__ = link, name
+
+    def __repr__(self) -> str:
+        return f"<answer {self.__name__}>"
+
+    def __reduce__(self):
+        from autograder.learner import learner_ref
+
+        return learner_ref, (self.__name__,)
+
+    def _lifecycle_remote_call(self, args, kwargs, forbidden=None, hint=None):
+        blob = cloudpickle.dumps((args, kwargs))
+        reply, data = self._link.ask({"op": "call", "name": self.__name__,
+                                      "forbid": list(forbidden or []), "hint": hint}, blob)
+        if not reply.get("ok"):
+            _raise_remote(reply)
+        return wire.load_answer(data)
+
+    def __call__(self, *args, **kwargs):
+        return self._lifecycle_remote_call(args, kwargs)
+
+
+class _Unsupported:
+    """Stands for an answer that is not data; any use says why."""
+
+    def __init__(self, name: str, what: str):
+        self._why = (f"`{name}` is a {what}, which cannot be graded: answers must be functions "
+                     "or data (numbers, arrays, DataFrames, scikit-learn estimators).")
+
+    def __getattr__(self, _):
+        raise TypeError(self._why)
+
+    def __call__(self, *a, **k):
+        raise TypeError(self._why)
+
+
+def _bind(namespace: dict, link: _Link, source: str, answers: set[str], own: set[str]) -> None:
+    for name in sorted(names_used(source) - (names_defined(source) - answers)):
+        if name in own and name not in answers:
+            continue
+        reply, blob = link.ask({"op": "describe", "name": name})
+        kind = reply.get("kind")
+        if kind == "function":
+            namespace[name] = RemoteAnswer(link, name)
+        elif kind == "data":
+            try:
+                namespace[name] = wire.load_answer(blob)
+            except wire.RefusedAnswer as error:
+                namespace[name] = _Unsupported(name, str(error))
+        elif kind == "module":
+            try:
+                namespace[name] = importlib.import_module(str(reply.get("module")))
+            except ImportError:
+                namespace.pop(name, None)
+        elif kind == "unsupported":
+            namespace[name] = _Unsupported(name, str(reply.get("type", "value")))
+        elif name in answers:
+            namespace.pop(name, None)  # deleted or never defined: the test gets a NameError
+
+
+def _exec(source: str, namespace: dict, filename: str, show_source: bool) -> None:
+    if show_source:
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+    code = compile(_without_magics(source), filename, "exec")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        exec(code, namespace)  # noqa: S102 - instructor code
+
+
+def _public_traceback(error: BaseException, filename: str) -> list[str]:
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
+    lines = traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(error), error)
+    return ["Traceback (most recent call last):\n", *lines]
+
+
+def run_test(namespace: dict, link: _Link, cell: dict, answers: set[str], own: set[str]) -> dict:
+    """Run one test cell, public part then hidden part.
+
+    Returns
+    -------
+    outcome : dict
+        ``passed``, and when failed ``part`` (``"public"`` or ``"hidden"``),
+        ``ename``, ``evalue`` and, for a public failure only, ``traceback``.
+    """
+    public, hidden = split_hidden(cell["source"])
+    gid = cell["grade_id"]
+    for part, source in (("public", public), ("hidden", hidden)):
+        if not source.strip():
+            continue
+        filename = f"<{gid}>" if part == "public" else f"<{gid}: hidden tests>"
+        try:
+            _bind(namespace, link, source, answers, own)
+            _exec(source, namespace, filename, show_source=part == "public")
+        except BaseException as error:  # noqa: BLE001 - SystemExit fails a test too
+            outcome = {"passed": False, "part": part, "ename": type(error).__name__,
+                       "evalue": str(error)[:4000]}
+            if part == "public":
+                outcome["traceback"] = _public_traceback(error, filename)
+            return outcome
+    return {"passed": True}
+
+
+def serve(sock, setup_sources: list[str], answers: set[str]) -> None:
+    """Run the setup cells, then test cells on request, until told to stop."""
+    link = _Link(sock)
+    namespace: dict = {"__name__": "__main__"}
+    own: set[str] = set()
+    for source in setup_sources:
+        try:
+            _exec(source, namespace, "<setup>", show_source=False)
+        except Exception:  # noqa: BLE001 - a broken setup cell fails the tests that need it
+            pass
+    own |= {k for k in namespace if not k.startswith("__")}
+    while True:
+        try:
+            header, _ = wire.recv(sock)
+        except (wire.WireError, OSError):
+            return
+        if header.get("op") != "test":
+            return
+        outcome = run_test(namespace, link, header, answers, own)
+        own |= {k for k in namespace if not k.startswith("__")} - answers
+        wire.send(sock, {"to": "grader", "op": "result", **outcome})

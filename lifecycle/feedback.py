@@ -1,0 +1,237 @@
+"""Checks that explain themselves.
+
+A bare ``AssertionError`` tells a learner nothing. Each check here raises
+:class:`CheckFailure` (a subclass of ``AssertionError``, so nbgrader scores it
+as a failed test) with what was expected, what came back, and a hint about
+the likely mistake::
+
+    check_close(standardize(X).mean(axis=0), 0, what="column means after scaling",
+                hint="did you subtract the mean of each column (axis=0)?")
+
+Comparisons use tolerances, never bytes, so a loop instead of vectorised code
+or float32 instead of float64 still passes.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Callable, Iterable
+from unittest import mock
+
+import numpy as np
+
+__all__ = [
+    "CheckFailure",
+    "check_close",
+    "check_equal",
+    "check_raises",
+    "check_shape",
+    "check_true",
+    "check_type",
+    "forbid_calls",
+]
+
+
+class CheckFailure(AssertionError):
+    """A check failed; the message says what was expected, what came back and why."""
+
+
+def _show(value, limit: int = 300) -> str:
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=6, threshold=20, edgeitems=3, suppress=True):
+            text = f"array of shape {value.shape}, dtype {value.dtype}: {value!r}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fail(what: str, expected: str, got: str, hint: str | None, detail: str = "") -> None:
+    lines = [f"{what} is not right.", f"  expected: {expected}", f"  got:      {got}"]
+    if detail:
+        lines.append(f"  {detail}")
+    if hint:
+        lines.append(f"  hint: {hint}")
+    # `from None`: the learner needs this message, not our internals' traceback.
+    raise CheckFailure("\n".join(lines)) from None
+
+
+def _as_array(value, what: str, hint: str | None) -> np.ndarray:
+    values = getattr(value, "to_numpy", None)
+    try:
+        array = np.asarray(values() if callable(values) else value, dtype=float)
+    except (TypeError, ValueError):
+        _fail(what, "numbers", _show(value), hint, "this value cannot be read as numbers")
+    return array
+
+
+def check_close(actual, expected, *, what: str = "The result", hint: str | None = None,
+                rtol: float = 1e-5, atol: float = 1e-8) -> None:
+    """Check that numbers agree within a tolerance.
+
+    Parameters
+    ----------
+    actual : array-like or scalar
+        What the learner's code returned. pandas objects are compared by value.
+    expected : array-like or scalar
+        The reference; broadcast against ``actual`` only if shapes match or it
+        is a scalar.
+    what : str, default="The result"
+        How the value is named in the message.
+    hint : str, optional
+        The likely mistake, shown when the check fails.
+    rtol, atol : float
+        Relative and absolute tolerances, as in :func:`numpy.isclose`.
+
+    Raises
+    ------
+    CheckFailure
+        If the shapes differ or any element differs beyond the tolerance
+        (``NaN`` only matches ``NaN``).
+    """
+    got = _as_array(actual, what, hint)
+    ref = np.asarray(expected, dtype=float)
+    if ref.ndim and got.shape != ref.shape:
+        _fail(what, f"shape {ref.shape}", f"shape {got.shape}", hint)
+    close = np.isclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
+    if not np.all(close):
+        if got.ndim == 0:
+            _fail(what, _show(float(ref)), _show(float(got)), hint)
+        bad = np.argwhere(~close)
+        first = tuple(int(i) for i in bad[0])
+        detail = (f"{len(bad)} of {got.size} values differ; first at index {first}: "
+                  f"expected {ref[first] if ref.ndim else float(ref):.6g}, got {got[first]:.6g}")
+        _fail(what, _show(ref), _show(got), hint, detail)
+
+
+def check_equal(actual, expected, *, what: str = "The result", hint: str | None = None) -> None:
+    """Check exact equality of non-numeric values (labels, strings, lists, dicts).
+
+    Raises
+    ------
+    CheckFailure
+        If ``actual != expected``. Element-wise comparison is used for arrays.
+    """
+    try:
+        if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
+            same = np.array_equal(np.asarray(actual, dtype=object), np.asarray(expected, dtype=object))
+        else:
+            same = actual == expected
+        same = same is True or isinstance(same, np.bool_) and bool(same)
+    except Exception:  # values that cannot even be compared are not equal
+        same = False
+    if not same:
+        _fail(what, _show(expected), _show(actual), hint)
+
+
+def check_shape(actual, shape: tuple, *, what: str = "The result", hint: str | None = None) -> None:
+    """Check the shape of an array or DataFrame.
+
+    Raises
+    ------
+    CheckFailure
+        If ``actual`` has no shape or a different one.
+    """
+    got = getattr(actual, "shape", None)
+    if got is None or tuple(got) != tuple(shape):
+        _fail(what, f"shape {tuple(shape)}", f"shape {got}" if got is not None else _show(actual), hint)
+
+
+def check_type(actual, types, *, what: str = "The result", hint: str | None = None) -> None:
+    """Check that a value is an instance of the given type(s).
+
+    Raises
+    ------
+    CheckFailure
+        If ``isinstance(actual, types)`` is false.
+    """
+    if not isinstance(actual, types):
+        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        _fail(what, f"a {names}", f"a {type(actual).__name__}: {_show(actual)}", hint)
+
+
+def check_true(condition, message: str, *, hint: str | None = None) -> None:
+    """Check a property; ``message`` says what should hold.
+
+    Raises
+    ------
+    CheckFailure
+        If ``condition`` is not exactly ``True`` (numpy booleans count).
+    """
+    if not (condition is True or isinstance(condition, np.bool_) and bool(condition)):
+        text = message + (f"\n  hint: {hint}" if hint else "")
+        raise CheckFailure(text)
+
+
+def check_raises(exception, func: Callable, *args, what: str | None = None,
+                 hint: str | None = None, **kwargs) -> BaseException:
+    """Check that ``func(*args, **kwargs)`` raises ``exception``.
+
+    Returns
+    -------
+    error : BaseException
+        The exception raised, for checks on its message.
+
+    Raises
+    ------
+    CheckFailure
+        If nothing or another exception is raised.
+    """
+    name = what or f"{getattr(func, '__name__', 'the function')}(...)"
+    try:
+        func(*args, **kwargs)
+    except exception as error:
+        return error
+    except Exception as error:  # noqa: BLE001 - reported to the learner
+        _fail(name, f"to raise {exception.__name__}", f"{type(error).__name__}: {error}", hint)
+    _fail(name, f"to raise {exception.__name__}", "no exception", hint)
+
+
+def _resolve(dotted: str):
+    module_name, _, attr = dotted.rpartition(".")
+    return importlib.import_module(module_name), attr
+
+
+def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | None = None,
+                 **kwargs):
+    """Call ``func`` while the library functions it should replace are disabled.
+
+    A "from scratch" exercise is not done by calling the library: each dotted
+    name in ``forbidden`` (e.g. ``"sklearn.metrics.f1_score"``) is replaced for
+    the duration of the call, both in its module and wherever the answer's
+    module imported it under its own name.
+
+    Returns
+    -------
+    result : object
+        What ``func`` returned.
+
+    Raises
+    ------
+    CheckFailure
+        If ``func`` called one of the forbidden functions.
+    """
+    forbidden = list(forbidden)
+    remote = getattr(func, "_lifecycle_remote_call", None)
+    if remote is not None:  # graded in another process: disable them there
+        return remote(args, kwargs, forbidden=forbidden, hint=hint)
+    called: list[str] = []
+
+    def tripwire(name):
+        def trip(*_a, **_k):
+            called.append(name)
+            raise CheckFailure(
+                f"This exercise asks you to compute the result yourself, but your code called "
+                f"{name}.\n  hint: {hint or 'write the computation with numpy instead.'}")
+        return trip
+
+    with contextlib.ExitStack() as stack:
+        namespace = getattr(func, "__globals__", {})
+        for name in forbidden:
+            module, attr = _resolve(name)
+            original = getattr(module, attr)
+            stack.enter_context(mock.patch.object(module, attr, tripwire(name)))
+            for key, value in list(namespace.items()):
+                if value is original:
+                    stack.enter_context(mock.patch.dict(namespace, {key: tripwire(name)}))
+        result = func(*args, **kwargs)
+    return result
