@@ -30,13 +30,17 @@ lab: setup
 	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE)
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 release: setup
+	@for dir in course/*/; do \
+	  test -d solutions/$$(basename $$dir) || rm -rf $$dir; \
+	done
 	@for lesson in $(LESSONS); do \
 	  $(BIN)/nbgrader generate_assignment $$lesson --force --log-level=WARN \
 	    --db=sqlite:///$(CURDIR)/$(VENV)/release-gradebook.db || exit 1; \
 	done
+	cp solutions/README.md course/README.md
 
 grade: setup
 	$(PY) -m autograder grade examples/submissions --out out/example-class

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds per notebook")
     grade.add_argument("--memory-mb", type=int, default=3072,
                        help="memory cap per grading process (MiB)")
+    grade.add_argument("--due", metavar="DATE",
+                       help="due date of the lessons graded (e.g. 2026-11-20T18:00Z; UTC if no "
+                       "zone): submissions whose timestamp.txt is later are marked late in the "
+                       "gradebook, grades.csv and the report")
     grade.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
@@ -50,9 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown lesson {', '.join(unknown)}; lessons: {', '.join(known)}")
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.due is not None:
+        from autograder.gradebook import _timestamp
+
+        if _timestamp(args.due) is None:
+            parser.error(f"--due {args.due!r} is not a date (e.g. 2026-11-20T18:00Z)")
     limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
     summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
-                          quiet=args.quiet)
+                          quiet=args.quiet, due=args.due)
     if not args.quiet:
         rate = summary["graded"] / summary["seconds"] * 60 if summary["seconds"] else 0
         print(f"Graded {summary['graded']} notebooks in {summary['seconds']:.1f} s "

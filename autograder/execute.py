@@ -11,7 +11,6 @@ import os
 import select
 import signal
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -187,6 +186,13 @@ class _Run:
             self.learner = None
         if self.learner_state == "alive":
             self.learner_state = state
+            # Say why in the notes too: the report lists notes, not per-test messages.
+            why = {"killed": "the process running the learner's code stopped (it exited, crashed "
+                             "or ran out of memory); later tests were not run",
+                   "timeout": "the learner's code ran past its time limit and was stopped; "
+                              "later tests were not run"}.get(state)
+            if why and why not in self.result.problems:
+                self.result.problems.append(why)
 
     def stop_verdict(self):
         if self.verdict:

@@ -5,13 +5,14 @@ Hidden tests are removed from the notebook before rendering (nbgrader's
 """
 from __future__ import annotations
 
+import functools
 import html
 import os
 
 from nbformat.v4 import new_markdown_cell
 from traitlets.config import Config
 
-__all__ = ["feedback_config", "summary_cell"]
+__all__ = ["exporter", "feedback_config", "summary_cell"]
 
 STATUS_TEXT = {
     "ok": "passed",
@@ -35,6 +36,14 @@ def feedback_config() -> Config:
     c.HTMLExporter.extra_template_paths = [
         os.path.join(base, "static", "node_modules", "bootstrap", "dist", "css")]
     return c
+
+
+@functools.lru_cache(maxsize=1)
+def exporter():
+    """One HTMLExporter per process: compiling its templates costs more than rendering."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(config=feedback_config())
 
 
 def summary_cell(job, rows: list[dict], notes: list[str]):

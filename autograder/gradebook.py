@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
+import warnings
 
 import nbformat
 from traitlets.config import Config
@@ -38,11 +38,18 @@ def db_url(out: str) -> str:
     return "sqlite:///" + os.path.abspath(os.path.join(out, "gradebook.db"))
 
 
-def prepare_assignments(config: Config, lessons: list[str]) -> None:
-    """Create (or update) each lesson in the gradebook with nbgrader's GenerateAssignment."""
+def prepare_assignments(config: Config, lessons: list[str], due: str | None = None) -> None:
+    """Create (or update) each lesson in the gradebook with nbgrader's GenerateAssignment.
+
+    ``due`` (``--due``), when given, becomes every lesson's due date in the gradebook, as
+    ``nbgrader db assignment add --duedate`` would set it: nbgrader then counts a
+    submission whose ``timestamp.txt`` is later as late (``grades.csv``, formgrader).
+    """
+    from nbgrader.api import Gradebook
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
+    duedate = _timestamp(due)
     for lesson in lessons:
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id = lesson
@@ -50,10 +57,20 @@ def prepare_assignments(config: Config, lessons: list[str]) -> None:
         converter.force = True
         converter.log.setLevel(logging.ERROR)
         converter.start()
+        if duedate:
+            with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+                gb.update_or_create_assignment(lesson, duedate=duedate)
 
 
-def save_grades(config: Config, job, graded_nb: str | None, lesson_max: dict) -> None:
+def save_grades(config: Config, job, graded_nb: str | None) -> None:
     """Store one graded notebook with nbgrader's SaveAutoGrades (or zeros if none)."""
+    # nbgrader's own session handling warns on every new submission; it is harmless.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        _save_grades(config, job, graded_nb)
+
+
+def _save_grades(config: Config, job, graded_nb: str | None) -> None:
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.preprocessors import SaveAutoGrades
 
@@ -82,13 +99,17 @@ def save_grades(config: Config, job, graded_nb: str | None, lesson_max: dict) ->
 
 
 def _timestamp(text: str | None):
-    if not text:
+    # nbgrader's own parser (naive UTC, as nbgrader stores it): its exchange writes
+    # timestamp.txt as "2026-11-20 17:45:00.123456 UTC", which fromisoformat refused,
+    # so every real submission time was dropped. ISO 8601 ("...Z") parses too.
+    from nbgrader.utils import parse_utc
+
+    if not text or not text.strip():
         return None
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return parse_utc(text.strip())
+    except (ValueError, OverflowError):  # dateutil's ParserError is a ValueError
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def export_grades(config: Config, path: str) -> None:

@@ -70,6 +70,9 @@ def _unzip(found: Found, zip_path: str, dest: str, lessons: set[str]) -> None:
     try:
         with zipfile.ZipFile(zip_path) as archive:
             members = _safe_members(archive)
+            # A zip with no usable member (only links, other lessons, empty) must still be
+            # scanned (and reported missing), not crash the run: the folder must exist.
+            os.makedirs(dest, exist_ok=True)
             # LMS downloads often wrap everything in one folder: look through it.
             tops = {p.parts[0] for _, p in members if len(p.parts) > 1}
             strip = 1 if len(tops) == 1 and not tops & lessons and all(

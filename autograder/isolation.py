@@ -26,6 +26,7 @@ import resource
 import signal
 import socket
 import struct
+import tempfile
 
 __all__ = ["Limits", "confine", "describe", "enter_namespaces", "kill_tree", "protect_self"]
 
@@ -129,6 +130,16 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int) -> bool:
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16k,mode=0555")
+    # Temporary folders are shared with everything else on the machine (other gradebooks,
+    # solution notebooks from earlier runs or tests, other workers' scratch): replace them
+    # by empty read-only ones. The scratch folder usually lies under one of them; its path
+    # is recreated inside the fresh tmpfs before that is made read-only.
+    for tmp in sorted({"/tmp", "/var/tmp", "/dev/shm", os.path.realpath(tempfile.gettempdir())}):
+        if os.path.isdir(tmp) and not os.path.islink(tmp):
+            _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+            if os.path.realpath(scratch).startswith(tmp.rstrip("/") + "/"):
+                os.makedirs(scratch, exist_ok=True)
+            _mount(None, tmp, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
     try:
         _loopback_up()

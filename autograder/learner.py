@@ -14,6 +14,8 @@ import sys
 import traceback
 import types
 
+import numpy as np
+
 from autograder import wire
 
 __all__ = ["serve", "learner_ref"]
@@ -116,10 +118,30 @@ def _describe(shell, name: str) -> tuple[dict, bytes]:
         return {"kind": "unsupported", "type": f"{type(value).__name__} ({error})"[:200]}, b""
 
 
-def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict, bytes]:
-    import cloudpickle  # noqa: F401 - needed to read the test's arguments
+def _mutable(values):
+    """The arguments an answer could have changed in place; others as ``None``."""
+    import pandas as pd
 
+    kinds = (list, dict, np.ndarray, pd.DataFrame)
+    if isinstance(values, dict):
+        return {k: v if isinstance(v, kinds) and _picklable(v) else None for k, v in values.items()}
+    return tuple(v if isinstance(v, kinds) and _picklable(v) else None for v in values)
+
+
+def _picklable(value) -> bool:
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return True  # plain arrays always pickle: do not serialise them twice
+    try:
+        wire.dump_answer(value)
+    except Exception:  # noqa: BLE001 - e.g. a list holding a lambda from the test
+        return False
+    return True
+
+
+def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict, bytes]:
     import pickle
+
+    import cloudpickle  # noqa: F401 - needed to read the test's arguments
 
     func = shell.user_ns.get(name)
     if func is None:
@@ -134,7 +156,9 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
                 value = forbid_calls(func, *args, forbidden=forbid, hint=hint, **kwargs)
             else:
                 value = func(*args, **kwargs)
-        payload = wire.dump_answer(value)
+        # Mutable arguments travel back too: a test may check that an answer did not
+        # change its inputs in place (or that it did, when that is the task).
+        payload = wire.dump_answer((value, _mutable(args), _mutable(kwargs)))
     except BaseException as error:  # noqa: BLE001 - travels back to the test
         return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000]}, b""
     return {"ok": True}, payload

@@ -90,13 +90,18 @@ def _mark_all_failed(nb, note: str) -> None:
 
 
 def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
-    from nbconvert import HTMLExporter
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from autograder.feedback import feedback_config, summary_cell
+    from autograder.feedback import exporter, summary_cell
 
     nb = copy.deepcopy(nb)
-    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    # Only graded cells hold hidden tests (and are the instructor's, restored by
+    # OverwriteCells). A learner's cell that merely mentions "BEGIN HIDDEN TESTS"
+    # made nbgrader's ClearHiddenTests raise on the whole notebook: a grader error.
+    clear = ClearHiddenTests()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (cell.metadata.get("nbgrader") or {}).get("grade"):
+            clear.preprocess_cell(cell, {}, index)
     by_id = {r["exercise"]: r for r in rows}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -109,7 +114,7 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
     resources = {"nbgrader": {"score": score, "max_score": total, "late_penalty": 0,
                               "notebook": job.notebook, "assignment": job.lesson,
                               "student": job.learner}}
-    body, _ = HTMLExporter(config=feedback_config()).from_notebook_node(nb, resources=resources)
+    body, _ = exporter().from_notebook_node(nb, resources=resources)
     return body
 
 
@@ -153,7 +158,21 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
         return out
     tampering = find_tampering(nb, source_nb)
     resources = _resources(job, db_url)
-    nb = _sanitize(nb, resources, config)
+    try:
+        nb = _sanitize(nb, resources, config)
+    except Exception as error:  # noqa: BLE001 - nbgrader refuses some damaged notebooks
+        # e.g. an invented or renamed graded cell (KeyError in OverwriteCells) or a test
+        # cell turned into an answer (inconsistent checksums): not a grader fault.
+        if tampering:
+            note = TAMPER_NOTE.format("; ".join(tampering[:3]))
+            out.rows = _rows_for(lesson, "tampered", note)
+        else:
+            note = f"could not be graded: nbgrader refused the notebook ({error})"[:300]
+            out.rows = _rows_for(lesson, "invalid", note)
+        out.notes.append(note)
+        out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
+        out.seconds = time.monotonic() - start
+        return out
     os.makedirs(scratch_root, exist_ok=True)
     result = run_notebook(nb, lesson, limits, scratch_root, hide, worker)
     tampering += [f"it changed {what} while running" for what in result.tampered]

@@ -74,6 +74,10 @@ def _preload() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    from autograder.feedback import exporter
+
+    exporter().from_notebook_node(nbformat.v4.new_notebook(), resources={"nbgrader": {
+        "score": 0, "max_score": 0, "late_penalty": 0}})  # compile templates before forking
 
 
 def _work(job: Job, slot_dir: str) -> Outcome:
@@ -149,7 +153,7 @@ def _store(out: Path, config, outcome: Outcome) -> dict:
     if outcome.graded_nb is not None:
         _write_atomic(out / "autograded" / base / f"{job.notebook}.ipynb", outcome.graded_nb)
     _write_atomic(out / "feedback" / base / f"{job.notebook}.html", outcome.feedback_html)
-    gradebook.save_grades(config, job, outcome.graded_nb, {})
+    gradebook.save_grades(config, job, outcome.graded_nb)
     state = {"digest": job.digest, "job": asdict(job), "rows": outcome.rows,
              "notes": outcome.notes, "seconds": outcome.seconds}
     _write_atomic(_state_path(out, job), json.dumps(state))
@@ -213,7 +217,7 @@ def _write_scores(path: Path, states: list[dict]) -> None:
 
 def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                 workers: int | None = None, limits: Limits | None = None,
-                quiet: bool = False) -> dict:
+                quiet: bool = False, due: str | None = None) -> dict:
     """Grade every notebook under ``submissions`` and write ``out``.
 
     Parameters
@@ -229,6 +233,9 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     limits : autograder.isolation.Limits, optional
     quiet : bool
         No progress output.
+    due : str, optional
+        Due date of the lessons (``--due``), stored in the gradebook; late submissions
+        (by ``timestamp.txt``) are listed in the report.
 
     Returns
     -------
@@ -248,7 +255,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         lessons = [les for les in known if les in present] or (known if any(
             f.problem for f in found) else [])
     config = gradebook.course_config(str(ROOT), str(out_path))
-    gradebook.prepare_assignments(config, lessons)
+    gradebook.prepare_assignments(config, lessons, due)
     _SHARED.update(
         lessons={(les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
                  for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")},

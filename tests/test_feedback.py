@@ -1,0 +1,73 @@
+"""The check helpers explain failures and accept correct alternatives."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle.feedback import (
+    CheckFailure,
+    check_close,
+    check_equal,
+    check_raises,
+    check_shape,
+    check_true,
+    check_type,
+    forbid_calls,
+)
+
+
+def test_check_close_accepts_float32_and_pandas():
+    check_close(np.float32(1 / 3), 1 / 3)
+    check_close(pd.Series([1.0, 2.0]), [1.0, 2.0])
+    check_close(np.array([np.nan, 1.0]), [np.nan, 1.0])
+
+
+def test_check_close_message_has_expected_got_and_hint():
+    with pytest.raises(CheckFailure) as info:
+        check_close([1.0, 2.0, 3.0], [1.0, 2.5, 3.0], what="the means", hint="axis=0?")
+    text = str(info.value)
+    assert "the means is not right" in text and "expected" in text and "got" in text
+    assert "index (1,)" in text and "hint: axis=0?" in text
+
+
+def test_check_close_reports_shape_and_non_numbers():
+    with pytest.raises(CheckFailure, match=r"shape \(3,\)"):
+        check_close([1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(CheckFailure, match="cannot be read as numbers"):
+        check_close("abc", 1.0)
+    with pytest.raises(CheckFailure):
+        check_close(np.nan, 1.0)
+
+
+def test_check_equal_type_shape_true_raises():
+    check_equal(["a", "b"], ["a", "b"])
+    check_equal(np.array(["a"]), np.array(["a"]))
+    with pytest.raises(CheckFailure):
+        check_equal({"a": 1}, {"a": 2})
+    check_shape(np.zeros((2, 3)), (2, 3))
+    with pytest.raises(CheckFailure, match=r"shape \(3, 2\)"):
+        check_shape(np.zeros((2, 3)), (3, 2))
+    with pytest.raises(CheckFailure, match="a DataFrame"):
+        check_type([1], pd.DataFrame)
+    check_true(np.bool_(True), "holds")
+    with pytest.raises(CheckFailure, match="should hold"):
+        check_true(1, "should hold")  # truthy is not True
+    assert isinstance(check_raises(ValueError, int, "x"), ValueError)
+    with pytest.raises(CheckFailure, match="no exception"):
+        check_raises(ValueError, int, "3")
+
+
+def test_forbid_calls_catches_direct_and_aliased_library_use():
+    from sklearn.metrics import accuracy_score
+
+    def by_library(y, p):
+        return accuracy_score(y, p)
+
+    def by_hand(y, p):
+        return float(np.mean(np.asarray(y) == np.asarray(p)))
+
+    assert forbid_calls(by_hand, [1, 0], [1, 1], forbidden=["sklearn.metrics.accuracy_score"]) == 0.5
+    with pytest.raises(CheckFailure, match="sklearn.metrics.accuracy_score"):
+        forbid_calls(by_library, [1, 0], [1, 1], forbidden=["sklearn.metrics.accuracy_score"])
+    assert by_library([1], [1]) == 1.0  # restored afterwards

@@ -1,0 +1,109 @@
+"""Units of the grader: notebook roles, the answer loader, submission checks, zip ingest."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import zipfile
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from autograder.checks import Unreadable, find_tampering, read_submission
+from autograder.ingest import find_submissions
+from autograder.notebook import names_defined, names_used, split_hidden
+from autograder.wire import RefusedAnswer, dump_answer, load_answer
+
+
+def test_split_hidden_and_names():
+    public, hidden = split_hidden("a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n")
+    assert "b = 2" in hidden and "b = 2" not in public and "c = 3" in public
+    assert names_defined("import numpy as np\ndef f(x):\n    y = 1\nz, w = 1, 2") == {"np", "f", "z", "w"}
+    assert names_used("f(x) + len(y)") == {"f", "x", "y"}
+
+
+class _Liar:
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value", [np.arange(3.0), pd.DataFrame({"a": [1, 2]}), {"k": [1, (2, 3)]},
+                                   np.float32(1.5), "text", None])
+def test_answer_loader_accepts_data(value):
+    back = load_answer(dump_answer(value))
+    assert type(back) is type(value)
+
+
+@pytest.mark.parametrize("value", [_Liar(), os.system, np.load, [1, _Liar()]])
+def test_answer_loader_refuses_code_and_liars(value):
+    with pytest.raises((RefusedAnswer, pickle.PicklingError, AttributeError)):
+        load_answer(dump_answer(value))
+
+
+def test_answer_loader_refuses_reduce_gadgets_and_shadowed_methods():
+    class Gadget:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    with pytest.raises(RefusedAnswer):
+        load_answer(pickle.dumps(Gadget()))
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler()
+    scaler.__dict__["transform"] = np.positive
+    with pytest.raises(RefusedAnswer, match="replaces the method"):
+        load_answer(pickle.dumps(scaler))
+
+
+def _demo_nb():
+    nb = nbformat.v4.new_notebook()
+    meta = {"grade": True, "grade_id": "test_a", "locked": True, "points": 1, "solution": False}
+    nb.cells = [nbformat.v4.new_code_cell("assert f() == 1", metadata={"nbgrader": meta})]
+    return nb
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "empty"), (b"\xff\xfe\x00", "UTF-8"), (b"{not json", "not valid JSON"),
+    (b"[1, 2]", "not a Jupyter notebook"),
+])
+def test_unreadable_submissions_say_why(data, reason):
+    with pytest.raises(Unreadable, match=reason):
+        read_submission(data, {"test_a"})
+
+
+def test_notebook_of_another_lesson_is_refused():
+    data = nbformat.writes(_demo_nb()).encode()
+    assert read_submission(data, {"test_a"})
+    with pytest.raises(Unreadable, match="another lesson"):
+        read_submission(data, {"test_other"})
+
+
+def test_tampering_is_found():
+    source = _demo_nb()
+    sub = _demo_nb()
+    assert find_tampering(sub, source) == []
+    sub.cells[0].source = "pass"
+    sub.cells[0].metadata.nbgrader["points"] = 100
+    sub.cells.append(nbformat.v4.new_code_cell("", metadata={"nbgrader": {
+        "grade": True, "grade_id": "mine", "points": 5}}))
+    found = " ".join(find_tampering(sub, source))
+    assert "edited" in found and "points" in found and "'mine'" in found
+
+
+def test_zip_ingest_rejects_escaping_paths_and_unwraps_lms_folders(tmp_path):
+    subs, work = tmp_path / "subs", tmp_path / "work"
+    subs.mkdir()
+    nb = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+    with zipfile.ZipFile(subs / "ann.zip", "w") as z:
+        z.writestr("ann-export/01_preprocessing/preprocessing.ipynb", nb)
+    with zipfile.ZipFile(subs / "bob.zip", "w") as z:
+        z.writestr("../../escape.ipynb", nb)
+    (subs / "cid.zip").write_bytes(b"PK\x03\x04 not a zip")
+    found, skipped = find_submissions(str(subs), {"01_preprocessing"}, str(work))
+    by = {f.learner: f for f in found}
+    assert ("01_preprocessing", "preprocessing") in by["ann"].notebooks
+    assert "outside its folder" in by["bob"].problem
+    assert "could not be read" in by["cid"].problem
+    assert not (tmp_path / "escape.ipynb").exists()

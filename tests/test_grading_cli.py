@@ -1,0 +1,102 @@
+"""The grading command line on every lesson: solutions full, stubs zero, wrong answers less.
+
+One class is graded once (module fixture): per notebook a learner with the
+solution, one with the untouched release, and one per corpus variant marked
+``cli=True``. Scores must agree with the in-process grading of the same answers.
+"""
+from __future__ import annotations
+
+import csv
+import subprocess
+from collections import defaultdict
+
+import nbformat
+import pytest
+
+from tests.conftest import PYTHON, ROOT, filled_release, lesson_runner
+from tests.test_corpus import NOTEBOOKS, WRONG
+
+pytestmark = pytest.mark.cli
+CLI_WRONG = [v for v in WRONG if v.cli]
+GRADES_HEADER = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+                 "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+
+
+def _learner(kind: str, i: int = 0) -> str:
+    return f"{kind}{i:02d}" if kind == "wrong" else kind
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    subs, out = base / "submitted", base / "out"
+    for notebook in NOTEBOOKS:
+        lesson, name = notebook.split("/")[1], notebook.split("/")[2]
+        for learner, nb in (("solver", filled_release(notebook)),
+                            ("blank", nbformat.read(str(ROOT / notebook.replace("solutions/", "course/", 1)),
+                                                    as_version=4))):
+            (subs / learner / lesson).mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, str(subs / learner / lesson / name))
+    for i, variant in enumerate(CLI_WRONG):
+        lesson, name = variant.notebook.split("/")[1], variant.notebook.split("/")[2]
+        (subs / _learner("wrong", i) / lesson).mkdir(parents=True, exist_ok=True)
+        nbformat.write(filled_release(variant.notebook, variant.answers),
+                       str(subs / _learner("wrong", i) / lesson / name))
+    run = subprocess.run([PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out),
+                          "--workers", "2"], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(out / "scores.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    totals = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        t = totals[(r["learner"], r["lesson"], r["notebook"])]
+        t[0] += float(r["score"])
+        t[1] += float(r["max_score"])
+    return out, rows, totals
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_solution_full_and_stub_zero(graded, notebook):
+    _, rows, totals = graded
+    lesson, stem = notebook.split("/")[1], notebook.split("/")[2][:-6]
+    score, total = totals[("solver", lesson, stem)]
+    failing = [r for r in rows if r["learner"] == "solver" and r["notebook"] == stem
+               and r["score"] != r["max_score"]]
+    assert total > 0 and score == total, failing
+    assert totals[("blank", lesson, stem)][0] == 0
+
+
+@pytest.mark.parametrize("i", range(len(CLI_WRONG)), ids=lambda i: CLI_WRONG[i].id)
+def test_wrong_answer_loses_the_same_points_as_in_process(graded, i):
+    _, rows, totals = graded
+    variant = CLI_WRONG[i]
+    lesson, stem = variant.notebook.split("/")[1], variant.notebook.split("/")[2][:-6]
+    score, total = totals[(_learner("wrong", i), lesson, stem)]
+    assert score < total
+    assert score == pytest.approx(lesson_runner(variant.notebook).score(variant.answers))
+
+
+def test_outputs_follow_the_contract(graded):
+    out, rows, _ = graded
+    assert {r["status"] for r in rows} <= {"ok", "error"}
+    with open(out / "grades.csv", newline="") as f:
+        assert next(csv.reader(f)) == GRADES_HEADER
+    assert (out / "report.html").stat().st_size > 1000
+    for page in (out / "feedback").rglob("*.html"):
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text, page
+
+
+def test_feedback_never_shows_hidden_test_code(graded):
+    out, _, _ = graded
+    from autograder.notebook import read_lesson, split_hidden
+
+    for notebook in NOTEBOOKS:
+        lesson, stem = notebook.split("/")[1], notebook.split("/")[2][:-6]
+        hidden_lines = {line.strip() for cell in read_lesson(ROOT / notebook).tests
+                        for line in split_hidden(cell.source)[1].splitlines()
+                        if len(line.strip()) > 25}
+        for page in (out / "feedback").glob(f"*/{lesson}/{stem}.html"):
+            text = page.read_text()
+            leaked = [line for line in hidden_lines if line in text]
+            assert not leaked, (page, leaked[:3])
