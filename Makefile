@@ -30,7 +30,7 @@ lab: setup
 	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE)
 
 test: setup
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 release: setup
 	@for dir in course/*/; do \
@@ -43,7 +43,8 @@ release: setup
 	cp solutions/README.md course/README.md
 
 grade: setup
-	$(PY) -m autograder grade examples/submissions --out out/example-class
+	$(PY) examples/build_class.py out/example-submissions
+	$(PY) -m autograder grade out/example-submissions --out out/example-class --due 2026-11-20T18:00Z
 
 lint: setup
 	$(PY) -m ruff check .
