@@ -1,0 +1,427 @@
+"""How far am I? Run the public checks of your own notebooks and see what passes.
+
+From a terminal at the repository root::
+
+    .venv/bin/python -m lifecycle.progress                 # every lesson in course/
+    .venv/bin/python -m lifecycle.progress --lesson 02_optimizers
+
+or from the last cell of a lesson notebook::
+
+    from lifecycle.progress import show_progress
+    show_progress("02_optimizers")
+
+Each notebook of ``course/<lesson>/`` runs from top to bottom in a fresh kernel,
+in a separate process with a time limit, so a notebook that loops forever or
+crashes its kernel cannot hang the report. Then, per exercise, every graded test
+cell is reported as passed or failed, with the first lines of the failing
+check's message.
+
+Only the *public* checks are run: your copy of the course holds no hidden
+tests. Passing them all is a good sign, not a guarantee: the grader also runs
+hidden tests on inputs you have not seen. Progress reads the notebook **as saved
+on disk**, so save (Ctrl+S) before you check.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON_DIR = re.compile(r"^\d\d_[a-z0-9_]+$")
+#: Set in the kernels that progress starts, so a ``show_progress()`` cell inside a
+#: checked notebook does not start another check.
+GUARD = "LIFECYCLE_PROGRESS_RUNNING"
+
+__all__ = [
+    "CheckResult",
+    "NotebookReport",
+    "check_notebook",
+    "discover",
+    "format_report",
+    "main",
+    "show_progress",
+]
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one graded test cell.
+
+    Attributes
+    ----------
+    exercise : str
+        ``grade_id`` of the answer cell the test belongs to (the nearest answer
+        cell above it), or the test's own id if there is none.
+    test : str
+        ``grade_id`` of the test cell.
+    points : float
+        Points of the test cell.
+    status : {"passed", "failed", "not started", "not run", "hidden"}
+        ``not started``: the answer still raises ``NotImplementedError``;
+        ``not run``: the notebook stopped (time limit, kernel crash) before it;
+        ``hidden``: the cell holds hidden tests only (empty in your copy), so
+        only grading can tell; its points are not counted here.
+    message : str
+        The failing check's message (empty when passed).
+    """
+
+    exercise: str
+    test: str
+    points: float
+    status: str
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass
+class NotebookReport:
+    """Progress in one notebook.
+
+    Attributes
+    ----------
+    lesson : str
+        Lesson id, e.g. ``"01_preprocessing"``.
+    notebook : str
+        File name.
+    checks : list of CheckResult
+        One per graded test cell, in notebook order.
+    problem : str
+        Why the notebook could not be checked completely (empty if it could).
+    """
+
+    lesson: str
+    notebook: str
+    checks: list = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def score(self) -> float:
+        """Points of the test cells that pass."""
+        return sum(c.points for c in self.checks if c.passed)
+
+    @property
+    def max_score(self) -> float:
+        """Points that public checks can show (hidden-only cells excluded)."""
+        return sum(c.points for c in self.checks if c.status != "hidden")
+
+    @property
+    def hidden_points(self) -> float:
+        """Points of test cells that hold hidden tests only."""
+        return sum(c.points for c in self.checks if c.status == "hidden")
+
+
+def _nbgrader(cell) -> dict:
+    return (cell.get("metadata") or {}).get("nbgrader") or {}
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+def _error_message(outputs) -> tuple[str, str] | None:
+    for out in outputs:
+        if out.get("output_type") == "error":
+            ename, evalue = out.get("ename", "Error"), out.get("evalue", "")
+            return ename, _strip_ansi(f"{ename}: {evalue}".strip())
+    return None
+
+
+def _has_code(source: str) -> bool:
+    return any(ln.strip() and not ln.strip().startswith("#") for ln in source.splitlines())
+
+
+def _results(nb, executed: set[int]) -> list[CheckResult]:
+    """Read the graded test cells' verdicts from an executed notebook."""
+    results, exercise, not_started = [], None, set()
+    for index, cell in enumerate(nb.cells):
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            exercise = meta.get("grade_id") or f"cell {index}"
+            error = _error_message(cell.get("outputs", []))
+            if error and error[0] == "NotImplementedError":
+                not_started.add(exercise)
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        test = meta.get("grade_id") or f"cell {index}"
+        owner = exercise or test
+        points = float(meta.get("points") or 0)
+        error = _error_message(cell.get("outputs", []))
+        if not _has_code(cell.source):
+            status, message = "hidden", "hidden tests only: checked when your work is graded"
+        elif index not in executed:
+            status, message = "not run", "the notebook stopped before this cell"
+        elif error is None:
+            status, message = "passed", ""
+        elif owner in not_started or "NotImplementedError" in error[1]:
+            status, message = "not started", "not answered yet (the answer cell raises NotImplementedError)"
+        else:
+            status, message = "failed", error[1]
+        results.append(CheckResult(owner, test, points, status, message))
+    return results
+
+
+def _run(path: Path, cell_timeout: int) -> dict:
+    """Execute ``path`` in a fresh kernel; return the report as a dict (worker side)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(str(path), as_version=4)
+    executed: set[int] = set()
+
+    class Client(NotebookClient):
+        async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+            executed.add(cell_index)
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+    problem = ""
+    client = Client(nb, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
+                    interrupt_on_timeout=False, record_timing=False,
+                    resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellTimeoutError:
+        problem = f"a cell ran longer than {cell_timeout} s and was stopped"
+    except DeadKernelError:
+        problem = "the kernel died (out of memory, or the code crashed Python)"
+    except Exception as exc:  # a notebook we cannot even start
+        problem = f"could not run the notebook: {type(exc).__name__}: {exc}"
+    report = NotebookReport(path.parent.name, path.name, _results(nb, executed), problem)
+    return asdict(report)
+
+
+def check_notebook(path, *, timeout: float = 300, cell_timeout: int = 60) -> NotebookReport:
+    """Run one learner notebook's public checks in a separate process.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A notebook under ``course/<lesson>/``.
+    timeout : float, default=300
+        Seconds for the whole notebook; past it the run is stopped.
+    cell_timeout : int, default=60
+        Seconds for any one cell.
+
+    Returns
+    -------
+    NotebookReport
+    """
+    path = Path(path).resolve()
+    env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
+    env[GUARD] = "1"
+    cmd = [sys.executable, "-m", "lifecycle.progress", "--worker", str(path),
+           "--cell-timeout", str(cell_timeout)]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                             cwd=str(path.parent), start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return _unchecked(path, f"stopped after {timeout:.0f} s: the notebook takes too long")
+    lines = [ln for ln in run.stdout.splitlines() if ln.startswith("{")]
+    if run.returncode != 0 or not lines:
+        tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
+        return _unchecked(path, f"could not check the notebook: {tail[0]}")
+    data = json.loads(lines[-1])
+    data["checks"] = [CheckResult(**c) for c in data["checks"]]
+    return NotebookReport(**data)
+
+
+def _unchecked(path: Path, problem: str) -> NotebookReport:
+    """A report for a notebook that could not be run: every test ``not run``."""
+    try:
+        import nbformat
+
+        nb = nbformat.read(str(path), as_version=4)
+        checks = _results(nb, executed=set())
+    except Exception:
+        checks = []
+    return NotebookReport(path.parent.name, path.name, checks, problem)
+
+
+def discover(course: Path | None = None, lesson: str | None = None) -> list[Path]:
+    """List the learner's lesson notebooks, ``course/<lesson>/*.ipynb``, in lesson order.
+
+    Parameters
+    ----------
+    course : pathlib.Path, optional
+        The course folder: ``$LIFECYCLE_COURSE_DIR`` if set, else ``<repository>/course``.
+    lesson : str, optional
+        Only this lesson id.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    course = Path(course or os.environ.get("LIFECYCLE_COURSE_DIR") or ROOT / "course")
+    if not course.is_dir():
+        return []
+    lessons = sorted(d for d in course.iterdir() if d.is_dir() and LESSON_DIR.match(d.name))
+    if lesson is not None:
+        lessons = [d for d in lessons if d.name == lesson]
+    return [nb for d in lessons for nb in sorted(d.glob("*.ipynb"))
+            if not nb.name.startswith(".") and "-checkpoint" not in nb.name]
+
+
+_MARK = {"passed": "PASS", "failed": "FAIL", "not started": "TODO", "not run": "----",
+         "hidden": "HIDN"}
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def format_report(reports: list[NotebookReport], *, width: int = 100) -> str:
+    """Render reports as the text ``python -m lifecycle.progress`` prints.
+
+    Parameters
+    ----------
+    reports : list of NotebookReport
+    width : int, default=100
+        Messages are cut to this many characters per line.
+
+    Returns
+    -------
+    str
+    """
+    if not reports:
+        return "No lesson notebooks found in course/ (run `make release`?)."
+    out: list[str] = []
+    for rep in reports:
+        hidden = (f" (+{_points(rep.hidden_points)} in hidden-only tests, checked when graded)"
+                  if rep.hidden_points else "")
+        out.append(f"{rep.lesson}/{rep.notebook}: {_points(rep.score)} of "
+                   f"{_points(rep.max_score)} points pass the public checks{hidden}")
+        if rep.problem:
+            out.append(f"  ! {rep.problem}")
+        current = None
+        for check in rep.checks:
+            if check.exercise != current:
+                current = check.exercise
+                out.append(f"  exercise {current}")
+            if check.status == "hidden":
+                out.append(f"    [{_MARK[check.status]}] {check.test} ({_points(check.points)} pts) "
+                           f"hidden tests only, checked when graded")
+                continue
+            out.append(f"    [{_MARK[check.status]}] {check.test} "
+                       f"({_points(check.points if check.passed else 0)}/{_points(check.points)})"
+                       + ("" if check.passed else f" {check.status}"))
+            if check.status == "failed":
+                for line in check.message.splitlines()[:6]:
+                    out.append("           " + line[: width - 11])
+        out.append("")
+    total = sum(r.score for r in reports)
+    maximum = sum(r.max_score for r in reports)
+    done = sum(1 for r in reports for c in r.checks if c.passed)
+    count = sum(1 for r in reports for c in r.checks if c.status != "hidden")
+    out.append(f"Total: {_points(total)} of {_points(maximum)} points; {done} of {count} "
+               f"test cells pass.")
+    out.append("Public checks only: the grader also runs hidden tests, so full marks here "
+               "are a good sign, not a guarantee.")
+    return "\n".join(out)
+
+
+def _current_notebook() -> Path | None:
+    """The notebook this kernel belongs to, when JupyterLab started the kernel."""
+    name = os.environ.get("JPY_SESSION_NAME")
+    return Path(name) if name else None
+
+
+def show_progress(lesson: str | None = None, *, course=None, force: bool = False,
+                  timeout: float = 300) -> list[NotebookReport]:
+    """Print which exercises pass their public checks (for a lesson's last cell).
+
+    Save the notebook first: the check reads the files on disk. Outside JupyterLab
+    (when a grader or a test runner executes the notebook) it prints one line and
+    returns at once, unless ``force=True``; so does the instructor's copy under
+    ``solutions/``.
+
+    Parameters
+    ----------
+    lesson : str, optional
+        Lesson id such as ``"01_preprocessing"``. When omitted: the lesson of the
+        notebook this runs in, or every lesson if that is not a lesson folder.
+    course : path-like, optional
+        The course folder (``course/`` by default).
+    force : bool, default=False
+        Check even when not running inside JupyterLab.
+    timeout : float, default=300
+        Seconds per notebook.
+
+    Returns
+    -------
+    list of NotebookReport
+        Empty when skipped.
+
+    Examples
+    --------
+    The last cell of lesson 2::
+
+        from lifecycle.progress import show_progress
+        show_progress("02_optimizers")
+    """
+    if os.environ.get(GUARD):
+        return []
+    here = _current_notebook()
+    if not force and here is None:
+        print("show_progress: skipped (not running inside JupyterLab); "
+              "run `python -m lifecycle.progress` in a terminal instead.")
+        return []
+    if not force and "solutions" in here.parts:
+        print("show_progress: skipped in the instructor's copy under solutions/; "
+              "it checks the learner's notebooks in course/.")
+        return []
+    if lesson is None and here is not None and LESSON_DIR.match(here.parent.name):
+        lesson = here.parent.name
+    paths = discover(Path(course) if course else None, lesson)
+    print(f"Checking {len(paths)} notebook(s) from the saved files; this takes a while...",
+          flush=True)
+    reports = [check_notebook(p, timeout=timeout) for p in paths]
+    print(format_report(reports))
+    return reports
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; exit status 0 when every public check passes, 1 otherwise."""
+    parser = argparse.ArgumentParser(prog="python -m lifecycle.progress",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--course", type=Path, default=None, help="course folder (default course/)")
+    parser.add_argument("--lesson", default=None, help="only this lesson, e.g. 01_preprocessing")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per notebook")
+    parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_run(args.worker.resolve(), args.cell_timeout)))
+        return 0
+    paths = discover(args.course, args.lesson)
+    if args.lesson and not paths:
+        print(f"No notebooks for lesson {args.lesson!r} in {args.course or 'course/'}.",
+              file=sys.stderr)
+        return 2
+    reports = []
+    for path in paths:
+        if not args.json:
+            print(f"running {path.parent.name}/{path.name} ...", file=sys.stderr, flush=True)
+        reports.append(check_notebook(path, timeout=args.timeout, cell_timeout=args.cell_timeout))
+    if args.json:
+        print(json.dumps([asdict(r) for r in reports], indent=2))
+    else:
+        print(format_report(reports))
+    complete = bool(reports) and all(c.passed or c.status == "hidden"
+                                     for r in reports for c in r.checks)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""What a learner sees: JupyterLab in headless Chromium, started as ``make lab`` starts it.
+
+The server runs through :func:`lifecycle.lab.lab_command` on a free loopback port,
+serving a temporary copy of ``course/`` plus two copies of one lesson notebook in
+``check/<lesson>/``: ``<name>-solved.ipynb`` (answer cells filled from ``solutions/``)
+and ``<name>-broken.ipynb`` (the same, but the last exercise left as the release stub).
+Screenshots go to ``artifacts/screenshots/`` for reviewers.
+
+Skipped, with the reason, when Playwright or Debian's ``chromium`` is missing.
+Choose the lesson with ``LIFECYCLE_BROWSER_LESSON=02_optimizers`` (default: the first
+lesson with a solution notebook, ``00_demo`` while it is the only one).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from tests.browser_support import (
+    CHROMIUM_ARGS,
+    ROOT,
+    SCREENSHOTS,
+    LabServer,
+    answer_ids,
+    chromium_path,
+    copy_course,
+    filled,
+    graded_cells_after,
+    lesson_notebooks,
+    missing_browser_reason,
+)
+
+REASON = missing_browser_reason()
+if REASON is not None:
+    pytest.skip(f"browser tests skipped: {REASON}", allow_module_level=True)
+pytestmark = pytest.mark.browser
+
+VALIDATE_TIMEOUT_MS = 180_000
+RUN_ALL_TIMEOUT_MS = 240_000
+
+
+def _choose_notebook() -> tuple[str, str]:
+    found = lesson_notebooks()
+    if not found:
+        pytest.skip("no lesson notebook with a solution in course/ and solutions/")
+    wanted = os.environ.get("LIFECYCLE_BROWSER_LESSON")
+    if wanted:
+        picked = [nb for nb in found if nb[0] == wanted]
+        if not picked:
+            pytest.fail(f"LIFECYCLE_BROWSER_LESSON={wanted}: no such lesson notebook")
+        return picked[0]
+    real = [nb for nb in found if nb[0] != "00_demo"]
+    return (real or found)[0]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A temporary course with a solved and a broken copy of one lesson notebook."""
+    lesson, stem = _choose_notebook()
+    base = tmp_path_factory.mktemp("browser")
+    course_dir = copy_course(base / "course")
+    broken_id = answer_ids(lesson, stem)[-1]
+    solved = filled(lesson, stem)
+    broken = filled(lesson, stem, keep_stub=(broken_id,))
+    # The filled copies sit in check/<lesson>/, outside the lesson folder, so that a
+    # show_progress() cell checks only the learner's own notebook of that lesson.
+    work = course_dir / "check" / lesson
+    work.mkdir(parents=True)
+    nbformat.write(solved, str(work / f"{stem}-solved.ipynb"))
+    nbformat.write(broken, str(work / f"{stem}-broken.ipynb"))
+    return {"dir": course_dir, "base": base, "lesson": lesson, "stem": stem, "work": work,
+            "rel": f"check/{lesson}/{stem}",
+            "broken_id": broken_id, "broken_tests": graded_cells_after(broken, broken_id), "solved": solved}
+
+
+@pytest.fixture(scope="module")
+def lab(course):
+    server = LabServer(course["dir"], course["base"] / "lab-state",
+                       extra_args=("--LabApp.expose_app_in_browser=True",))
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900}, service_workers="block")
+        context.set_default_timeout(60_000)  # a loaded 2-core CI machine is slow
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser_context, lab):
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(lab.url("/"))  # "/" goes to the landing page, as `make lab` opens it
+    page.wait_for_selector("#jp-main-dock-panel", state="visible")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started !== undefined")
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    page.page_errors = errors
+    yield page
+    page.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def open_notebook(page, path: str) -> None:
+    """Open ``path`` (relative to the course) with JupyterLab's own command and wait for it."""
+    page.evaluate("(p) => window.jupyterapp.commands.execute('docmanager:open', {path: p})"
+                  ".then(() => true)", path)
+    name = path.rsplit("/", 1)[-1]
+    page.wait_for_selector(f".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current:has-text('{name}')")
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+    wait_kernel_idle(page)
+
+
+def wait_kernel_idle(page, timeout: int = 60_000) -> None:
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const k = w && w.sessionContext && w.sessionContext.session
+                    && w.sessionContext.session.kernel;
+          return k && k.status === 'idle';
+        }""", timeout=timeout)
+
+
+def validate_and_wait(page):
+    """Click the notebook's Validate button; return the result dialog's message element."""
+    button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .validate-button").first
+    button.wait_for(state="visible")
+    button.click()
+    message = page.locator("#validation-message")
+    message.wait_for(state="visible", timeout=VALIDATE_TIMEOUT_MS)
+    return message
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def close_dialog(page) -> None:
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    page.locator(".jp-Dialog").wait_for(state="detached")
+
+
+def test_opens_on_landing_page_without_popups(page, lab):
+    heading = page.locator(".jp-RenderedMarkdown h1", has_text="Welcome to Model Lifecycle Lab")
+    heading.wait_for(state="visible")
+    assert "/lab/tree/README.md" in page.url
+    # No news prompt or other toast, no dialog on the first start.
+    assert page.locator(".Toastify__toast").count() == 0, page.locator(".Toastify__toast").all_inner_texts()
+    assert page.locator(".jp-Dialog").count() == 0
+    shot(page, "01-landing-page")
+
+
+def test_learner_sees_no_instructor_tools(page, lab):
+    menubar = page.locator("#jp-MainMenu")
+    menubar.wait_for(state="visible")
+    labels = [t.strip() for t in menubar.locator(".lm-MenuBar-itemLabel").all_inner_texts()]
+    assert "Run" in labels and "Nbgrader" not in labels, labels
+    assert page.locator("#nbgrader-create_assignemnt").count() == 0
+    assert page.locator(".jp-SideBar [title*='Create Assignment']").count() == 0
+    assert lab.get("/formgrader") == 404
+    assert not page.page_errors, page.page_errors
+
+
+def test_course_tree_shows_lessons(page, course):
+    page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate').then(() => true)")
+    page.locator(".jp-BreadCrumbs-home").click()  # the course's top folder
+    items = page.locator(".jp-DirListing-content .jp-DirListing-itemText")
+    items.filter(has_text=re.compile(r"^README\.md$")).wait_for(state="visible")
+    names = set(items.all_inner_texts())
+    lessons = {d.name for d in course["dir"].iterdir() if d.is_dir() and re.match(r"\d\d_", d.name)}
+    assert lessons and lessons <= names, f"lessons {sorted(lessons)} not all in the tree {sorted(names)}"
+    assert "README.md" in names
+    shot(page, "02-course-tree")
+
+
+def test_lesson_notebook_opens_with_validate_button(page, course):
+    lesson, stem = course["lesson"], course["stem"]
+    # Like a learner: from the top folder, double-click the lesson, then the notebook.
+    page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate').then(() => true)")
+    page.locator(".jp-BreadCrumbs-home").click()
+    page.locator(".jp-DirListing-item", has_text=lesson).first.dblclick()
+    row = page.locator(".jp-DirListing-item[title^='Name: " + stem + ".ipynb']").first
+    row.wait_for(state="visible")
+    row.dblclick()
+    page.wait_for_selector(f".lm-TabBar-tab.lm-mod-current:has-text('{stem}.ipynb')")
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+    wait_kernel_idle(page)
+    toolbar = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar")
+    assert toolbar.locator(".validate-button").is_visible()
+    assert page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell").count() > 0
+    shot(page, "03-lesson-open")
+
+
+def test_run_all_cells_shows_plots_and_no_errors(page, course):
+    open_notebook(page, f"{course['rel']}-solved.ipynb")
+    # Run > Run All Cells, through the menu a learner uses.
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const cells = w.content.widgets.filter(c => c.model.type === 'code');
+          const k = w.sessionContext.session && w.sessionContext.session.kernel;
+          return k && k.status === 'idle'
+                 && cells.every(c => c.model.executionCount !== null);
+        }""", timeout=RUN_ALL_TIMEOUT_MS)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save').then(() => true)")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = nbformat.read(str(course["work"] / f"{course['stem']}-solved.ipynb"), as_version=4)
+    errors = [(c.get("id"), o.get("ename"), o.get("evalue"))
+              for c in saved.cells if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"cells failed in the browser: {errors}"
+    images = sum(1 for c in saved.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                 if "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {}))
+    plots_expected = any(re.search(r"\bplt\.|plotting|\.plot\(|plot_", c.source)
+                         for c in course["solved"].cells if c.cell_type == "code")
+    if plots_expected:
+        assert images > 0, "the notebook draws plots but none came back"
+        first = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedImage img").first
+        first.scroll_into_view_if_needed()
+        first.wait_for(state="visible")
+        assert first.evaluate("img => img.naturalWidth") > 0
+    shot(page, "04-run-all-plots")
+    # A lesson's last cell shows the learner's progress (lifecycle.progress).
+    progress_cells = [c for c in saved.cells if c.cell_type == "code" and "show_progress(" in c.source]
+    for cell in progress_cells:
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+        assert "points pass the public checks" in text, f"show_progress printed: {text[:800]}"
+
+
+def test_validate_reports_success_on_a_correct_notebook(page, course):
+    open_notebook(page, f"{course['rel']}-solved.ipynb")
+    message = validate_and_wait(page)
+    text = message.inner_text()
+    assert "validation-success" in (message.get_attribute("class") or ""), text
+    assert "Success! Your notebook passes all the tests." in text
+    shot(page, "05-validate-success")
+    close_dialog(page)
+
+
+def test_validate_names_the_failing_exercise(page, course):
+    open_notebook(page, f"{course['rel']}-broken.ipynb")
+    message = validate_and_wait(page)
+    text = message.inner_text()
+    assert "validation-failed" in (message.get_attribute("class") or ""), text
+    assert "The following cell failed" in text
+    assert "NotImplementedError" in text
+    broken = nbformat.read(str(course["work"] / f"{course['stem']}-broken.ipynb"), as_version=4)
+    shown = _squash(text)
+    graded = {(c.metadata.get("nbgrader") or {}).get("grade_id"): _squash(c.source)
+              for c in broken.cells if (c.metadata.get("nbgrader") or {}).get("grade")}
+    named = [gid for gid in course["broken_tests"] if graded[gid] in shown]
+    assert named, f"the dialog does not show the tests of {course['broken_id']}: {text[:1500]}"
+    others = [gid for gid, src in graded.items()
+              if gid not in course["broken_tests"] and src in shown]
+    assert not others, f"tests of correct exercises reported as failing: {others}"
+    # Show the error message of the first failing cell in the screenshot.
+    message.locator(".jp-RenderedText").nth(1).scroll_into_view_if_needed()
+    shot(page, "06-validate-failure")
+    close_dialog(page)
+
+
+def test_instructor_mode_shows_nbgrader_tools(browser_context, course):
+    # The instructor's tree is the repository itself; JupyterLab checkpoints the
+    # landing page it opens. Leave no such folder behind.
+    checkpoints = ROOT / "solutions" / ".ipynb_checkpoints"
+    existed = checkpoints.exists()
+    try:
+        _instructor_mode(browser_context, course)
+    finally:
+        if not existed and checkpoints.exists():
+            shutil.rmtree(checkpoints)
+
+
+def _instructor_mode(browser_context, course):
+    with LabServer(course["dir"], course["base"] / "lab-instructor", mode="instructor") as server:
+        assert server.get("/formgrader") in (200, 302)
+        page = browser_context.new_page()
+        try:
+            page.goto(server.url("/"))
+            page.locator(".jp-RenderedMarkdown h1", has_text="Model Lifecycle Lab").wait_for()
+            # The instructor's tree is the repository; it opens in solutions/.
+            page.locator(".jp-BreadCrumbs", has_text="solutions").wait_for()
+            menubar = page.locator("#jp-MainMenu")
+            menubar.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(state="visible")
+            menubar.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+            page.locator(".lm-Menu-itemLabel", has_text="Formgrader").first.wait_for(state="visible")
+            shot(page, "07-instructor-mode")
+            page.keyboard.press("Escape")
+        finally:
+            page.close()

@@ -1,0 +1,113 @@
+"""Unit tests of lifecycle.preprocessing (lesson 01's tools and plots)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt  # the Agg backend is set by tests/conftest.py
+import numpy as np
+import pandas as pd
+import pytest
+
+from lifecycle import load_dataset
+from lifecycle import preprocessing as pp
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return load_dataset("penguins_raw.csv")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_tidy_penguins_names_types_and_rows(raw):
+    tidy = pp.tidy_penguins(raw)
+    assert list(tidy.columns) == list(pp.PENGUIN_COLUMNS.values())
+    assert len(tidy) == len(raw) == 344
+    assert set(pp.NUMERIC_FEATURES + pp.CATEGORICAL_FEATURES + [pp.TARGET]) <= set(tidy.columns)
+    assert tidy["species"].value_counts().to_dict() == {"Adelie": 152, "Gentoo": 124, "Chinstrap": 68}
+    assert set(tidy["sex"].dropna()) == {"male", "female"}
+    assert tidy["sex"].isna().sum() == raw["Sex"].isna().sum() == 11
+    for column in pp.NUMERIC_FEATURES:
+        assert tidy[column].dtype == float
+    # Missing values stay missing: deciding what to do with them is the lesson.
+    assert tidy[pp.NUMERIC_FEATURES].isna().sum().tolist() == [2, 2, 2, 2]
+
+
+def test_tidy_penguins_does_not_change_its_input(raw):
+    before = raw.copy()
+    pp.tidy_penguins(raw)
+    pd.testing.assert_frame_equal(raw, before)
+
+
+def test_tidy_penguins_turns_unknown_sex_into_missing():
+    raw = pd.DataFrame({k: ["x"] for k in pp.PENGUIN_COLUMNS})
+    raw = pd.concat([raw] * 3, ignore_index=True)
+    raw["Species"] = "Gentoo penguin (Pygoscelis papua)"
+    raw["Sex"] = ["MALE", ".", None]
+    for column in ["Culmen Length (mm)", "Body Mass (g)"]:
+        raw[column] = ["1", "NA", "3.5"]
+    tidy = pp.tidy_penguins(raw)
+    assert tidy["sex"].tolist()[0] == "male"
+    assert tidy["sex"].isna().tolist() == [False, True, True]
+    assert tidy["species"].unique().tolist() == ["Gentoo"]
+    assert np.isnan(tidy["bill_length_mm"][1]) and tidy["body_mass_g"][2] == 3.5
+
+
+def test_load_penguins_equals_tidy_raw(raw):
+    pd.testing.assert_frame_equal(pp.load_penguins(), pp.tidy_penguins(raw))
+
+
+def test_noise_classification_shape_balance_and_seed():
+    X, y = pp.noise_classification(60, 30, seed=4)
+    assert X.shape == (60, 30) and y.shape == (60,)
+    assert np.bincount(y).tolist() == [30, 30]
+    X2, y2 = pp.noise_classification(60, 30, seed=4)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    X3, _ = pp.noise_classification(60, 30, seed=5)
+    assert not np.array_equal(X, X3)
+
+
+def test_seed_article_rows_counts_and_groups():
+    df = pd.DataFrame({"g": ["a", "a", "b", "b"], "x": [1.0, np.nan, 2.0, 3.0],
+                       "note": [None, None, "n", None]})
+    counts = pp.seed_article_rows(df, by="g")
+    assert counts["rows"] == 4 and counts["kept"] == 1 and counts["dropped"] == 3
+    assert counts["kept_fraction"] == pytest.approx(0.25)
+    assert counts["kept_by_group"] == {"a": 0.0, "b": 0.5}
+    subset = pp.seed_article_rows(df, columns=["x"])
+    assert subset["kept"] == 3 and "kept_by_group" not in subset
+
+
+def test_seed_article_rows_on_the_raw_table(raw):
+    counts = pp.seed_article_rows(raw, by="Island")
+    assert counts["kept"] == len(raw.dropna()) == 34
+    assert set(counts["kept_by_group"]) == {"Biscoe", "Dream", "Torgersen"}
+
+
+def test_plot_missingness_labels_and_bars(raw):
+    ax = pp.plot_missingness(raw)
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    assert len(ax.patches) == raw.shape[1]
+    widths = sorted(p.get_width() for p in ax.patches)
+    assert widths[-1] == pytest.approx(raw.isna().mean().max())
+
+
+def test_plot_before_after_two_labelled_panels():
+    rng = np.random.default_rng(0)
+    before = rng.normal(50, 10, size=(40, 2))
+    before[0, 0] = np.nan
+    after = (before - np.nanmean(before, axis=0)) / np.nanstd(before, axis=0)
+    axes = pp.plot_before_after(before, after, ["a (mm)", "b (g)"])
+    assert len(axes) == 2
+    for ax in axes:
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["a (mm)", "b (g)"]
+
+
+def test_plot_leak_gap_bars_and_chance_line():
+    ax = pp.plot_leak_gap({"leaky": 0.9, "clean": 0.5})
+    assert [p.get_height() for p in ax.patches] == pytest.approx([0.9, 0.5])
+    assert ax.get_title() and ax.get_ylabel()
+    assert any(line.get_linestyle() == "--" for line in ax.get_lines())

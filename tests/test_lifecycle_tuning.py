@@ -1,0 +1,124 @@
+"""Unit tests of lifecycle.tuning: data, folds, experiments and plots of lesson 04."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
+from sklearn.tree import DecisionTreeClassifier  # noqa: E402
+
+from lifecycle import tuning  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_load_penguin_sex_shapes_and_labels():
+    X, y, names = tuning.load_penguin_sex()
+    assert X.shape == (333, 7)
+    assert y.shape == (333,)
+    assert set(np.unique(y)) == {0, 1}
+    assert int(y.sum()) == 168  # males
+    assert names[:4] == tuning.MEASUREMENTS
+    assert names[4:] == ["species=Adelie", "species=Chinstrap", "species=Gentoo"]
+    assert np.all(np.isfinite(X))
+    np.testing.assert_array_equal(X[:, 4:].sum(axis=1), 1.0)  # one species each
+
+
+def test_make_folds_partition_stratified_and_deterministic():
+    X, y, _ = tuning.load_penguin_sex()
+    folds = tuning.make_folds(X, y, n_splits=5, seed=0)
+    assert len(folds) == 5
+    tests = np.concatenate([test for _, test in folds])
+    np.testing.assert_array_equal(np.sort(tests), np.arange(len(y)))
+    for train, test in folds:
+        assert not set(train) & set(test)
+        assert len(train) + len(test) == len(y)
+        assert abs(y[test].mean() - y.mean()) < 0.05
+    # training indices are shuffled, so train[:m] is a random subset
+    assert any(np.any(np.diff(train) < 0) for train, _ in folds)
+    again = tuning.make_folds(X, y, n_splits=5, seed=0)
+    for (a, b), (c, d) in zip(folds, again, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    other = tuning.make_folds(X, y, n_splits=5, seed=1)
+    assert not np.array_equal(folds[0][1], other[0][1])
+
+
+def test_add_noise_features():
+    X = np.ones((10, 2))
+    noisy = tuning.add_noise_features(X, 3, seed=4)
+    assert noisy.shape == (10, 5)
+    np.testing.assert_array_equal(noisy[:, :2], X)
+    np.testing.assert_array_equal(noisy, tuning.add_noise_features(X, 3, seed=4))
+
+
+def test_early_stopping_data_is_standardised_and_overparameterised():
+    X_train, y_train, X_val, y_val = tuning.early_stopping_data()
+    assert X_train.shape == (40, 35) and X_val.shape == (150, 35)
+    np.testing.assert_allclose(X_train[:, 0], 1.0)
+    np.testing.assert_allclose(X_train[:, 1:].mean(axis=0), 0.0, atol=1e-10)
+    np.testing.assert_allclose(X_train[:, 1:].std(axis=0), 1.0, rtol=1e-10)
+    assert abs(y_train.mean()) < 1e-10 and abs(y_train.std() - 1) < 1e-10
+    # least squares over-fits: much worse on validation than on training
+    fit = LinearRegression(fit_intercept=False).fit(X_train, y_train)
+    train_mse = np.mean((fit.predict(X_train) - y_train) ** 2)
+    val_mse = np.mean((fit.predict(X_val) - y_val) ** 2)
+    assert val_mse > 5 * train_mse
+
+
+def test_early_stopping_data_other_sizes():
+    X_train, y_train, X_val, y_val = tuning.early_stopping_data(n_train=30, n_val=100, degree=3, seed=1)
+    assert X_train.shape == (30, 20) and X_val.shape == (100, 20)
+    assert y_train.shape == (30,) and y_val.shape == (100,)
+
+
+def test_selection_bias_experiment_shows_optimism():
+    non_nested, nested = tuning.selection_bias_experiment(
+        DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2, 3, 4, 6, 8]}, n_repeats=4)
+    assert non_nested.shape == nested.shape == (4,)
+    assert np.all((0 <= non_nested) & (non_nested <= 1))
+    assert non_nested.mean() > 0.5          # the winner looks better than chance
+    assert non_nested.mean() > nested.mean()
+
+
+def test_single_threaded_math_limits_blas():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits():  # restore the limits afterwards
+        tuning.single_threaded_math()
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+
+
+def test_plots_are_labelled():
+    values = np.logspace(-2, 2, 5)
+    train, val = np.random.default_rng(0).random((2, 5, 3))
+    ax = tuning.plot_validation_curve(values, train, val, param_name="C", chosen=1.0)
+    assert ax.get_xlabel() == "C" and ax.get_title() and ax.get_ylabel()
+    assert ax.get_xscale() == "log"
+    assert len(ax.get_legend().get_texts()) == 3
+
+    ax = tuning.plot_learning_curve([10, 20, 30], train[:3], val[:3], label="m")
+    assert ax.get_xlabel() == "training samples" and len(ax.lines) == 2
+
+    scores = np.arange(6.0).reshape(2, 3) / 10
+    ax = tuning.plot_grid_heatmap(scores, [1, 10], [0.1, 1, 10], row_name="C", col_name="gamma")
+    assert ax.get_xlabel() == "gamma" and ax.get_ylabel() == "C"
+    assert len(ax.texts) == 6 and len(ax.patches) == 1
+
+    ax = tuning.plot_search_points([(1, 1), (10, 1)], [(2, 0.5), (3, 0.2)], x_name="C",
+                                   y_name="gamma", grid_scores=[0.6, 0.7], random_scores=[0.8, 0.9])
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+    ax = tuning.plot_selection_bias([0.6, 0.55], [0.5, 0.48])
+    assert ax.get_ylabel() == "estimated accuracy"
+
+    ax = tuning.plot_early_stopping([3, 2, 1], [3, 2, 2.5], best_step=1, stop_step=2)
+    assert ax.get_xlabel() == "step t" and len(ax.get_legend().get_texts()) == 4
