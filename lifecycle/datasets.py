@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +35,7 @@ def data_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "datasets"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_checksums(folder: str) -> dict[str, str]:
     sums = Path(folder) / "SHA256SUMS"
     if not sums.exists():
@@ -70,7 +70,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _verified(path: str, mtime_ns: int, size: int, expected: str) -> bool:
     # Cached on (path, mtime, size) so rerunning a cell does not rehash.
     return _sha256(Path(path)) == expected

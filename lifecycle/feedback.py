@@ -229,9 +229,15 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
         for name in forbidden:
             module, attr = _resolve(name)
             original = getattr(module, attr)
+            if func is original or getattr(func, "func", None) is original:  # re-export, partial
+                tripwire(name)()
             stack.enter_context(mock.patch.object(module, attr, tripwire(name)))
             for key, value in list(namespace.items()):
                 if value is original:
                     stack.enter_context(mock.patch.dict(namespace, {key: tripwire(name)}))
+            for cell in getattr(func, "__closure__", None) or ():
+                if cell.cell_contents is original:
+                    cell.cell_contents = tripwire(name)
+                    stack.callback(setattr, cell, "cell_contents", original)
         result = func(*args, **kwargs)
     return result

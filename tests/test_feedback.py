@@ -71,3 +71,5 @@ def test_forbid_calls_catches_direct_and_aliased_library_use():
     with pytest.raises(CheckFailure, match="sklearn.metrics.accuracy_score"):
         forbid_calls(by_library, [1, 0], [1, 1], forbidden=["sklearn.metrics.accuracy_score"])
     assert by_library([1], [1]) == 1.0  # restored afterwards
+    with pytest.raises(CheckFailure, match="called"):  # the answer *is* the library function
+        forbid_calls(accuracy_score, [1], [1], forbidden=["sklearn.metrics.accuracy_score"])
