@@ -96,7 +96,7 @@ def _spawn_learner(limits, scratch_root: str, hide: list[str], worker: int):
         os._exit(code)
 
 
-def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str]):
+def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str], hide=()):
     ours, theirs = socket.socketpair()
     pid = os.fork()
     if pid:
@@ -114,6 +114,12 @@ def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str]):
         mem = limits.memory_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         os.makedirs(scratch, exist_ok=True)
+        # The tests run instructor code, but on the learner's data: an answer's estimator
+        # parameters (e.g. Pipeline(memory=PATH)) made this process write wherever the
+        # grader may. Give it the learner's read-only view of the file system too
+        # (no PID or network namespace: it forks helpers and needs neither).
+        isolation.enter_namespaces(list(hide), scratch, max(64, limits.file_mb * 4),
+                                   pids_and_network=False)
         os.chdir(scratch)
         from autograder import verdict
 
@@ -177,7 +183,8 @@ class _Run:
 
     def start_verdict(self):
         path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
-        self.verdict = _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names)
+        self.verdict = _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names,
+                                      self.hide)
 
     def stop_learner(self, state: str):
         if self.learner:

@@ -14,7 +14,8 @@ import warnings
 import nbformat
 from traitlets.config import Config
 
-__all__ = ["course_config", "prepare_assignments", "save_grades", "export_grades"]
+__all__ = ["course_config", "prepare_assignments", "save_grades", "export_grades",
+           "late_submissions"]
 
 COURSE_ID = "model-lifecycle-lab"
 
@@ -110,6 +111,22 @@ def _timestamp(text: str | None):
         return parse_utc(text.strip())
     except (ValueError, OverflowError):  # dateutil's ParserError is a ValueError
         return None
+
+
+def late_submissions(config: Config) -> list[tuple[str, str, str, str, float]]:
+    """``(learner, lesson, submitted, due, seconds late)`` of every late submission, by nbgrader."""
+    from nbgrader.api import Gradebook
+
+    late = []
+    with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+        for assignment in gb.assignments:
+            if assignment.duedate is None:
+                continue
+            for sub in assignment.submissions:
+                if sub.timestamp is not None and sub.total_seconds_late > 0:
+                    late.append((sub.student.id, assignment.name, f"{sub.timestamp:%Y-%m-%d %H:%M}",
+                                 f"{assignment.duedate:%Y-%m-%d %H:%M}", sub.total_seconds_late))
+    return sorted(late)
 
 
 def export_grades(config: Config, path: str) -> None:

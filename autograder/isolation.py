@@ -93,7 +93,8 @@ def _loopback_up() -> None:
         sock.close()
 
 
-def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int) -> bool:
+def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
+                     pids_and_network: bool = True) -> bool:
     """Move the calling process into new namespaces with a read-only view of the system.
 
     The caller must fork afterwards (only its children are in the new PID
@@ -105,6 +106,9 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int) -> bool:
         Folders covered by an empty read-only mount.
     scratch : str
         Folder replaced by a private, writable tmpfs of ``scratch_mb`` MiB.
+    pids_and_network : bool
+        Also new PID and network namespaces (False: only the read-only view,
+        for the tests' process, which forks helpers and needs no fork first).
 
     Returns
     -------
@@ -113,7 +117,8 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int) -> bool:
     """
     uid, gid = os.getuid(), os.getgid()
     os.makedirs(scratch, exist_ok=True)  # before the file system turns read-only
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
+    flags = CLONE_NEWNS | (CLONE_NEWNET | CLONE_NEWPID if pids_and_network else 0) | (
+        0 if uid == 0 else CLONE_NEWUSER)
     if _libc.unshare(flags) != 0:
         return False
     if uid != 0:
@@ -141,6 +146,11 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int) -> bool:
                 os.makedirs(scratch, exist_ok=True)
             _mount(None, tmp, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
+    # tempfile caches its folder (the grader's /tmp, now read-only) before the fork.
+    tempfile.tempdir = scratch
+    os.environ["TMPDIR"] = scratch
+    if not pids_and_network:
+        return True
     try:
         _loopback_up()
     except OSError:
@@ -164,9 +174,27 @@ def _drop_capabilities() -> None:
     _libc.capset(ctypes.byref(header), ctypes.byref(data))
 
 
+PROCESS_MARGIN = 256
+
+
+def _processes_of_uid() -> int:
+    uid, count = str(os.getuid()), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    count += any(line.startswith("Uid:") and line.split()[1] == uid for line in f)
+            except OSError:
+                pass  # the process ended meanwhile
+    return count
+
+
 def confine(limits: Limits, scratch: str, in_namespace: bool) -> None:
     """Apply limits and drop privileges in the forked learner process."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # RLIMIT_NPROC counts every process of the uid on the machine, so bound the
+    # submission to what runs now plus a margin (a fork bomb stops there).
+    nproc = _processes_of_uid() + PROCESS_MARGIN
     if in_namespace:
         try:
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)  # only our own processes
@@ -176,7 +204,8 @@ def confine(limits: Limits, scratch: str, in_namespace: bool) -> None:
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     for name, value in (("RLIMIT_AS", limits.memory_mb << 20), ("RLIMIT_FSIZE", limits.file_mb << 20),
                         ("RLIMIT_CORE", 0), ("RLIMIT_NOFILE", 512),
-                        ("RLIMIT_CPU", int(limits.notebook_timeout * 2) + 10)):
+                        ("RLIMIT_CPU", int(limits.notebook_timeout * 2) + 10),
+                        ("RLIMIT_NPROC", nproc)):
         try:
             resource.setrlimit(getattr(resource, name), (value, value))
         except (ValueError, OSError):

@@ -115,6 +115,14 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
         parts.append("</table>")
     else:
         parts.append("<p>None.</p>")
+    if summary.get("late"):  # needs a due date: --due, or one already in gradebook.db
+        parts.append("<h2>Late submissions</h2><p>By nbgrader's <code>timestamp.txt</code> against "
+                     "the due date in <code>gradebook.db</code>; scores are not reduced.</p>"
+                     "<table><tr><th>learner</th><th>lesson</th><th>submitted (UTC)</th>"
+                     "<th>due (UTC)</th><th>late by</th></tr>")
+        parts += [f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(t)}</td><td>{e(d)}</td>"
+                  f"<td>{late / 3600:.1f} h</td></tr>" for a, b, t, d, late in summary["late"]]
+        parts.append("</table>")
     if summary["skipped"]:
         parts.append("<h2>Ignored entries</h2><ul>")
         parts += [f"<li>{e(s)}</li>" for s in summary["skipped"]]

@@ -280,6 +280,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
 
     summary = {"learners": len(found), "lessons": lessons, "notebooks": len(jobs),
                "graded": len(todo), "reused": len(reused), "skipped": skipped,
-               "seconds": time.monotonic() - start, "workers": workers}
+               "seconds": time.monotonic() - start, "workers": workers,
+               "late": gradebook.late_submissions(config)}
     write_report(out_path / "report.html", states, summary)
     return summary

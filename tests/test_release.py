@@ -8,7 +8,7 @@ import subprocess
 import nbformat
 import pytest
 
-from autograder.notebook import read_lesson
+from autograder.notebook import names_defined, names_used, read_lesson, split_hidden
 from tests.conftest import PYTHON, ROOT
 
 LESSONS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
@@ -63,7 +63,10 @@ def test_lesson_structure(path):
     lesson = read_lesson(nb)
     assert len(lesson.answers) >= 5 or path.parent.name == "00_demo"
     assert all(c.grade_id.startswith("test_") for c in lesson.tests)
-    assert all("### BEGIN HIDDEN TESTS" in c.source for c in lesson.tests), "every test cell hides checks"
+    for answer in lesson.answers:  # every exercise is also checked on inputs learners never saw
+        names = names_defined(answer.source)
+        hidden = [t for t in lesson.tests if names & names_used(t.source) and split_hidden(t.source)[1]]
+        assert hidden, f"no hidden tests for {answer.grade_id}"
     assert all(c.points > 0 for c in lesson.tests)
     assert all(cell.get("id") for cell in nb.cells)
     assert any("setup" in cell.metadata.get("tags", []) for cell in nb.cells)
