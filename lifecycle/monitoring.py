@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from lifecycle.datasets import load_dataset
+from lifecycle.deploy.prediction_log import LOG_FIELDS  # one definition for writer and reader
 
 __all__ = [
     "BUSY_THRESHOLD", "CATEGORICAL", "FEATURES", "NUMERIC", "PERIODS", "PSI_EPS",
@@ -71,8 +72,6 @@ PERIODS = {"stable": (0, 30), "gradual": (30, 60), "shift": (60, 90)}
 #: Proportions below this are raised to it before the PSI's logarithm.
 PSI_EPS = 1e-4
 MODEL_VERSION = "bikes-busy-1.0.0"
-_LOG_FIELDS = ("time", "request_id", "instance", "model_version", "inputs", "prediction",
-               "probabilities", "latency_ms")
 
 
 # --------------------------------------------------------------------------- data and model
@@ -271,12 +270,12 @@ def read_prediction_log(path) -> pd.DataFrame:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path}, line {number}: not JSON ({error})") from None
-            missing = [k for k in _LOG_FIELDS if k not in record]
+            missing = [k for k in LOG_FIELDS if k not in record]
             if missing:
                 raise ValueError(f"{path}, line {number}: missing field(s) {missing}")
             row = {k: record[k] for k in ("time", "request_id", "instance", "model_version")}
             for key, value in record["inputs"].items():
-                if key in _LOG_FIELDS:
+                if key in LOG_FIELDS:
                     raise ValueError(f"{path}, line {number}: input name {key!r} clashes "
                                      "with a log field")
                 row[key] = value

@@ -1,0 +1,163 @@
+"""The Flask application: the prediction service, its counter-example, and a test-client helper."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+
+import pandas as pd
+
+from lifecycle.deploy import validation
+from lifecycle.deploy.prediction_log import _PredictionLog, log_records
+from lifecycle.deploy.validation import MAX_BATCH, MAX_BODY_BYTES, error_body
+
+
+def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
+               max_body_bytes: int = MAX_BODY_BYTES):
+    """Build the prediction service (Flask application factory).
+
+    Parameters
+    ----------
+    bundle : dict
+        A loaded bundle (:func:`load_bundle`).
+    log_path : str or path-like, optional
+        Prediction log (JSON lines, :data:`LOG_FIELDS`); no log when omitted.
+    max_batch : int
+        Largest number of instances per request.
+    max_body_bytes : int
+        Largest request body.
+
+    Returns
+    -------
+    app : flask.Flask
+        Routes ``GET /health``, ``GET /metadata``, ``POST /predict``. Every
+        error, including 404, 405 and 413, is answered in JSON with
+        ``{"error": ..., "status": ...}``; an unexpected failure is logged and
+        answered with a JSON 500 that does not leak internals.
+    """
+    from flask import Flask, Response, g, request
+    from werkzeug.exceptions import HTTPException
+
+    app = Flask("lifecycle.deploy")
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    metadata = bundle["metadata"]
+    public_metadata = {key: metadata[key] for key in
+                       ("model_version", "features", "classes", "target", "metrics",
+                        "created", "training_data_sha256", "model_sha256", "libraries")
+                       if key in metadata}
+    log = _PredictionLog(log_path) if log_path else None
+
+    def reply(status: int, body: Mapping) -> Response:
+        response = Response(json.dumps(body, allow_nan=False), status=status,
+                            mimetype="application/json")
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        return response
+
+    @app.before_request
+    def start():
+        g.request_id = uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.get("/health")
+    def health():
+        return reply(200, {"status": "ok", "model_version": metadata["model_version"]})
+
+    @app.get("/metadata")
+    def describe():
+        return reply(200, public_metadata)
+
+    @app.post("/predict")
+    def predict():
+        length = request.content_length
+        if length is not None and length > max_body_bytes:
+            return reply(413, error_body(413, f"request body is {length} bytes; "
+                                              f"the limit is {max_body_bytes}"))
+        # Looked up in their module at each request, so the lesson's forbid_calls
+        # ("lifecycle.deploy.validation.<name>") also trips through this app.
+        status, payload = validation.parse_json_body(request.get_data(cache=False),
+                                                     request.content_type, max_body_bytes)
+        if status != 200:
+            return reply(status, payload)
+        status, body = validation.predict_payload(payload, bundle, max_batch)
+        if status == 200 and log is not None:
+            latency_ms = (time.perf_counter() - g.started) * 1000
+            log.write(log_records(g.request_id, payload["instances"], body, latency_ms))
+        return reply(status, body)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        messages = {
+            404: f"no route {request.path}; use GET /health, GET /metadata or POST /predict",
+            405: f"{request.method} is not allowed on {request.path}",
+            413: f"request body larger than {max_body_bytes} bytes",
+        }
+        code = error.code or 400
+        response = reply(code, error_body(code, messages.get(code, error.description)))
+        if code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error):  # pragma: no cover - a bug, not a bad request
+        app.logger.exception("unexpected error in request %s", getattr(g, "request_id", "?"))
+        return reply(500, error_body(500, "internal error; the request id is in X-Request-ID"))
+
+    return app
+
+
+def seed_style_app(model):
+    """Return the source articles' service, kept as the lesson's counter-example.
+
+    One global model, no validation, no error handling: whatever JSON arrives
+    goes straight into ``model.predict``. A malformed request makes it raise,
+    and Flask answers with a 500 and an HTML page. Never deploy this.
+
+    Parameters
+    ----------
+    model : sklearn estimator
+        A fitted pipeline taking a DataFrame.
+
+    Returns
+    -------
+    app : flask.Flask
+    """
+    from flask import Flask, request
+
+    app = Flask("seed_style")
+
+    @app.route("/predict", methods=["POST"])
+    def predict():
+        data = request.get_json()
+        prediction = model.predict(pd.DataFrame(data["instances"]))
+        return {"predictions": prediction.tolist()}
+
+    return app
+
+
+def send_request(client, spec: Mapping):
+    """Send one request described as data through a Flask test client.
+
+    Parameters
+    ----------
+    client : flask.testing.FlaskClient
+        From ``app.test_client()``.
+    spec : dict
+        ``method`` (default ``"POST"``), ``path`` (default ``"/predict"``) and
+        at most one body: ``json`` (any JSON value, sent with
+        ``Content-Type: application/json``) or ``data`` (str or bytes, sent
+        as is, with ``content_type`` if given).
+
+    Returns
+    -------
+    response : werkzeug.test.TestResponse
+    """
+    kwargs = {"method": str(spec.get("method", "POST")).upper()}
+    if "json" in spec:
+        kwargs["json"] = spec["json"]
+    elif "data" in spec:
+        kwargs["data"] = spec["data"]
+        if spec.get("content_type") is not None:
+            kwargs["content_type"] = spec["content_type"]
+    return client.open(str(spec.get("path", "/predict")), **kwargs)
+

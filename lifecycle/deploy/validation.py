@@ -1,0 +1,180 @@
+"""Request validation: decode a body, check instances against the schema, answer ``/predict``.
+
+Pure functions of the request, so a notebook or a test can call the
+service's handler without a server.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Largest number of instances one ``/predict`` request may carry.
+MAX_BATCH = 256
+#: Largest request body accepted, in bytes.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def validate_instance(instance, features: Sequence[Mapping]) -> list[str]:
+    """List what is wrong with one instance, judged against the input schema.
+
+    Parameters
+    ----------
+    instance : object
+        One decoded JSON instance; valid only if it is a dict with exactly the
+        schema's features.
+    features : list of dict
+        The schema (``metadata["features"]``).
+
+    Returns
+    -------
+    errors : list of str
+        Empty for a valid instance. Otherwise one message per problem, each
+        naming the feature: missing, not expected, ``null``, not a number
+        (booleans and numeric strings are not numbers), not finite, not a
+        string, or not one of the allowed categories.
+    """
+    if not isinstance(instance, dict):
+        return [f"each instance must be a JSON object of features, got {type(instance).__name__}"]
+    errors = []
+    known = {f["name"] for f in features}
+    for feature in features:
+        name = feature["name"]
+        if name not in instance:
+            errors.append(f"{name}: missing (every feature is required)")
+            continue
+        value = instance[name]
+        if value is None:
+            errors.append(f"{name}: null is not allowed; send a value")
+        elif feature["type"] == "number":
+            if not _is_number(value):
+                errors.append(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+            elif not math.isfinite(value):
+                errors.append(f"{name}: {value!r} is not a finite number")
+        elif not isinstance(value, str):
+            errors.append(f"{name}: expected one of {feature['values']}, got "
+                          f"{type(value).__name__} {value!r}")
+        elif value not in feature["values"]:
+            errors.append(f"{name}: unknown category {value!r}; allowed: {feature['values']}")
+    for name in instance:
+        if name not in known:
+            errors.append(f"{name}: not a feature of this model; expected only {sorted(known)}")
+    return errors
+
+
+def error_body(status: int, message: str) -> dict:
+    """Return the JSON body of an error response: ``{"error": message, "status": status}``."""
+    return {"error": message, "status": int(status)}
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON; send finite numbers only")
+
+
+def parse_json_body(body: bytes, content_type: str | None,
+                    max_bytes: int = MAX_BODY_BYTES) -> tuple[int, object]:
+    """Decode a request body as strict JSON.
+
+    Parameters
+    ----------
+    body : bytes
+        The raw request body.
+    content_type : str or None
+        The request's ``Content-Type`` header.
+    max_bytes : int
+        Largest body accepted.
+
+    Returns
+    -------
+    status, value : int, object
+        ``(200, decoded JSON)``, or an error status with the body of
+        :func:`error_body`: 415 unless the content type is
+        ``application/json`` (parameters such as ``charset`` allowed), 413 if
+        the body is larger than ``max_bytes``, 400 if it is empty, not UTF-8,
+        not JSON, or uses ``NaN``/``Infinity`` (not part of JSON).
+    """
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media != "application/json":
+        return 415, error_body(415, f"send the body as JSON with Content-Type: application/json "
+                                    f"(got {content_type!r})")
+    if len(body) > max_bytes:
+        return 413, error_body(413, f"request body is {len(body)} bytes; the limit is {max_bytes}")
+    if not body.strip():
+        return 400, error_body(400, 'empty body; send {"instances": [{...}, ...]}')
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, error_body(400, "the body is not UTF-8 text")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as error:
+        return 400, error_body(400, f"the body is not valid JSON: {error}")
+    return 200, value
+
+
+def predict_payload(payload, bundle: Mapping, max_batch: int = MAX_BATCH) -> tuple[int, dict]:
+    """Answer a decoded ``/predict`` payload: the service's handler as a pure function.
+
+    Parameters
+    ----------
+    payload : object
+        The decoded JSON body; valid is ``{"instances": [instance, ...]}``.
+    bundle : dict
+        ``{"model": ..., "metadata": ...}``.
+    max_batch : int
+        Largest number of instances accepted.
+
+    Returns
+    -------
+    status, body : int, dict
+        ``200`` and ``{"predictions": [...], "probabilities": [{class: p}, ...],
+        "model_version": ...}``; or ``400`` (no ``instances`` list, empty batch,
+        other keys), ``413`` (batch larger than ``max_batch``), ``422`` (an
+        instance fails :func:`validate_instance`; the message names its index),
+        each with an :func:`error_body` body.
+    """
+    metadata = bundle["metadata"]
+    if not isinstance(payload, dict) or "instances" not in payload:
+        return 400, error_body(400, 'expected a JSON object {"instances": [{feature: value, ...}]}')
+    extra = sorted(set(payload) - {"instances"})
+    if extra:
+        return 400, error_body(400, f"unexpected top-level keys {extra}; only 'instances' is read")
+    instances = payload["instances"]
+    if not isinstance(instances, list):
+        return 400, error_body(400, f"'instances' must be a list, got {type(instances).__name__}")
+    if not instances:
+        return 400, error_body(400, "'instances' is empty; send at least one instance")
+    if len(instances) > max_batch:
+        return 413, error_body(413, f"{len(instances)} instances; send at most {max_batch} "
+                                    "per request")
+    problems = []
+    for i, instance in enumerate(instances):
+        problems += [f"instance {i}: {e}" for e in validate_instance(instance, metadata["features"])]
+    if problems:
+        return 422, error_body(422, "; ".join(problems[:10]))
+    names = [f["name"] for f in metadata["features"]]
+    X = pd.DataFrame([[inst[n] for n in names] for inst in instances], columns=names)
+    model = bundle["model"]
+    if hasattr(model, "predict_proba"):
+        # One pass through the pipeline: the predicted class is the most probable one
+        # (what predict returns for logistic regression and most classifiers).
+        proba = model.predict_proba(X)
+        classes = [_plain(c) for c in model.classes_]
+        return 200, {"predictions": [classes[k] for k in np.argmax(proba, axis=1)],
+                     "model_version": metadata["model_version"],
+                     "probabilities": [dict(zip(classes, map(float, row), strict=True))
+                                       for row in proba]}
+    predictions = [_plain(p) for p in model.predict(X)]
+    return 200, {"predictions": predictions, "model_version": metadata["model_version"]}
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
