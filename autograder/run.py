@@ -184,12 +184,13 @@ def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progr
                     try:
                         outcome = future.result()
                     except cf.process.BrokenProcessPool:
-                        if job.digest in retried:  # broke the pool twice: give up on it
+                        # keyed per job: identical notebooks of two learners share a digest
+                        if (job.learner, job.lesson, job.notebook) in retried:  # broke it twice
                             lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
                             outcome = _failed_outcome(job, lesson, "grading this notebook "
                                                       "crashed the grader's worker")
                         else:
-                            retried.add(job.digest)
+                            retried.add((job.learner, job.lesson, job.notebook))
                             pending.append(job)
                             continue
                     except Exception as error:  # noqa: BLE001 - a grader bug: report, go on
@@ -264,9 +265,12 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                      str(ROOT / "examples"), str(ROOT / "benchmarks"), str(ROOT / "docs"),
                      str(out_path), str(Path(submissions).resolve())}))
     jobs = _jobs(found, lessons, limits)
-    reused = [s for s in (_load_state(out_path, j) for j in jobs) if s]
-    reused_digests = {s["digest"] for s in reused}
-    todo = [j for j in jobs if j.digest not in reused_digests]
+    # Match saved results per job, not per digest: two learners who submit identical
+    # notebooks (two untouched releases, a shared solution) have the same digest, and a
+    # digest-set left the second one neither reused nor graded, so it got no rows at all.
+    loaded = [(j, _load_state(out_path, j)) for j in jobs]
+    reused = [state for _, state in loaded if state]
+    todo = [j for j, state in loaded if not state]
     progress = Progress(len(todo), quiet=quiet)
     progress.note(f"{len(jobs)} notebooks from {len(found)} learners in {len(lessons)} lessons; "
                   f"{len(reused)} unchanged since the last run, {len(todo)} to grade with "

@@ -31,7 +31,7 @@ LESSON = "01_preprocessing"
 NOTEBOOK = "preprocessing"
 SOLUTION = ROOT / "solutions" / LESSON / f"{NOTEBOOK}.ipynb"
 RELEASE = ROOT / "course" / LESSON / f"{NOTEBOOK}.ipynb"
-OTHER_LESSON = ROOT / "course" / "00_demo" / "demo.ipynb"
+OTHER_LESSON = ROOT / "course" / "02_optimizers" / "optimizers.ipynb"
 MARKER = "adv-integrity-7f3c"  # in the command line of every process a hostile case starts
 _MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 

@@ -8,7 +8,7 @@ Screenshots go to ``artifacts/screenshots/`` for reviewers.
 
 Skipped, with the reason, when Playwright or Debian's ``chromium`` is missing.
 Choose the lesson with ``LIFECYCLE_BROWSER_LESSON=02_optimizers`` (default: the first
-lesson with a solution notebook, ``00_demo`` while it is the only one).
+lesson with a solution notebook).
 """
 from __future__ import annotations
 
@@ -52,8 +52,7 @@ def _choose_notebook() -> tuple[str, str]:
         if not picked:
             pytest.fail(f"LIFECYCLE_BROWSER_LESSON={wanted}: no such lesson notebook")
         return picked[0]
-    real = [nb for nb in found if nb[0] != "00_demo"]
-    return (real or found)[0]
+    return found[0]
 
 
 @pytest.fixture(scope="module")

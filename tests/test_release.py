@@ -61,7 +61,7 @@ def test_lesson_structure(path):
     """The lesson guide: 5-10 graded exercises, hidden tests, setup cells tagged, ids set."""
     nb = nbformat.read(str(path), as_version=4)
     lesson = read_lesson(nb)
-    assert len(lesson.answers) >= 5 or path.parent.name == "00_demo"
+    assert 5 <= len(lesson.answers) <= 12
     assert all(c.grade_id.startswith("test_") for c in lesson.tests)
     for answer in lesson.answers:  # every exercise is also checked on inputs learners never saw
         names = names_defined(answer.source)

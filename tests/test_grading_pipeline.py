@@ -1,0 +1,213 @@
+"""The grading pipeline as an instructor runs it: parallel, resumable, zips, nbgrader's tools.
+
+One small class of lesson 02 (four learners in nbgrader's ``submitted`` layout,
+two with the solution and two with wrong answers from ``tests/corpus``, plus
+one learner's LMS zip) is graded once with ``--workers 2`` (module fixture);
+the other tests compare against that run:
+
+- ``--workers 1`` gives the same scores; a rerun grades only what has no saved result;
+- a run killed with SIGKILL mid-way, then rerun, grades only what was not saved
+  and ends with the same scores; changing one submission regrades only it;
+- the zip (members in a wrapper folder) is graded like the same notebook in a folder;
+- plain ``nbgrader autograde`` gives every cell the same score (the benchmark's helper);
+- ``nbgrader export`` works on ``OUT/gradebook.db`` and agrees with ``grades.csv``;
+- progress is plain lines when stderr is not a terminal.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from benchmarks.grading import build_class, compare, nbgrader_autograde, read_scores
+from tests.conftest import PYTHON, ROOT
+
+pytestmark = pytest.mark.cli
+LESSON = "02_optimizers"
+ZIPPED, TWIN = "zipper", "learner01"  # the zip holds the same notebook as learner01's folder
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(PYTHON).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _grade(subs: Path, out: Path, workers: int, timeout: float = 600):
+    run = subprocess.run([PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out),
+                          "--workers", str(workers)], cwd=ROOT, env=_env(), capture_output=True,
+                         text=True, timeout=timeout)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stderr
+
+
+def _unchanged(log: str) -> tuple[int, int]:
+    """``(unchanged, to grade)`` from the run's first log line."""
+    match = re.search(r"(\d+) unchanged since the last run, (\d+) to grade", log)
+    assert match, log[-2000:]
+    return int(match.group(1)), int(match.group(2))
+
+
+def _graded_lines(log: str) -> list[str]:
+    return re.findall(r"^graded \d+/\d+ (\S+):", log, re.M)
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory) -> Path:
+    subs = build_class(tmp_path_factory.mktemp("class") / "submitted", learners=4,
+                       lessons=(LESSON,))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # as a Moodle-like LMS downloads it
+        for path in (subs / TWIN / LESSON).iterdir():
+            archive.write(path, f"{ZIPPED}_1234_assignsubmission_file/{LESSON}/{path.name}")
+    (subs / f"{ZIPPED}.zip").write_bytes(buffer.getvalue())
+    return subs
+
+
+@pytest.fixture(scope="module")
+def parallel(klass, tmp_path_factory):
+    out = tmp_path_factory.mktemp("parallel") / "out"
+    log = _grade(klass, out, workers=2)
+    return out, read_scores(out / "scores.csv"), log
+
+
+def test_two_workers_give_the_same_scores_as_one(klass, parallel, tmp_path):
+    out, scores, _ = parallel
+    _grade(klass, tmp_path / "out", workers=1)
+    assert (tmp_path / "out" / "scores.csv").read_text() == (out / "scores.csv").read_text()
+    # grades.csv rows come in gradebook order, i.e. the order notebooks finished: compare as sets
+    assert sorted((tmp_path / "out" / "grades.csv").read_text().splitlines()) == sorted(
+        (out / "grades.csv").read_text().splitlines())
+    totals = defaultdict(float)
+    for (learner, _, _, _), score in scores.items():
+        totals[learner] += score
+    assert totals["learner00"] == totals["learner02"] > totals["learner01"] > 0
+
+
+def test_rerun_grades_only_notebooks_without_saved_results(klass, parallel, tmp_path):
+    out, expected, _ = parallel
+    shutil.copytree(out, tmp_path / "out")
+    total = len({k[:3] for k in expected})
+    log = _grade(klass, tmp_path / "out", workers=2)
+    assert _unchanged(log) == (total, 0) and not _graded_lines(log)
+    # As if the run had stopped after saving learner00 but before learner02, whose
+    # notebook is identical (same digest): learner02 alone must be graded again.
+    (tmp_path / "out" / ".state" / "learner02" / LESSON / "optimizers.json").unlink()
+    log = _grade(klass, tmp_path / "out", workers=2)
+    assert _unchanged(log) == (total - 1, 1)
+    assert _graded_lines(log) == [f"learner02/{LESSON}/optimizers"]
+    assert read_scores(tmp_path / "out" / "scores.csv") == expected
+
+
+def test_resume_after_sigkill_then_regrade_only_what_changed(klass, parallel, tmp_path):
+    _, expected, _ = parallel
+    subs, out = tmp_path / "submitted", tmp_path / "out"
+    shutil.copytree(klass, subs)
+    total = len({k[:3] for k in expected})  # notebooks
+    # Kill the whole run (the CLI and its workers) with SIGKILL once one notebook is saved.
+    proc = subprocess.Popen([PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out),
+                             "--workers", "2"], cwd=ROOT, env=_env(), stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        for line in proc.stderr:
+            if line.startswith("graded "):
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "scores.csv").exists()  # killed before the end: no results files yet
+
+    log = _grade(subs, out, workers=2)
+    unchanged, todo = _unchanged(log)
+    assert unchanged >= 1 and todo >= 1 and unchanged + todo == total, log[-2000:]
+    assert len(_graded_lines(log)) == todo
+    assert read_scores(out / "scores.csv") == expected
+
+    # One learner fixes an answer: only that notebook is graded again.
+    target = subs / "learner01" / LESSON / "optimizers.ipynb"
+    solution = build_class(tmp_path / "fixed", learners=1, lessons=(LESSON,))
+    shutil.copy(solution / "learner00" / LESSON / "optimizers.ipynb", target)
+    log = _grade(subs, out, workers=2)
+    assert _unchanged(log) == (total - 1, 1)
+    assert _graded_lines(log) == [f"learner01/{LESSON}/optimizers"]
+    scores = read_scores(out / "scores.csv")
+    assert set(scores) == set(expected)  # learner00 and learner02 submit identical notebooks
+    changed = {k for k in scores if scores[k] != expected[k]}
+    assert changed and {k[0] for k in changed} == {"learner01"}
+    assert all(scores[k] == expected[("learner00", *k[1:])] for k in changed)
+
+
+def test_lms_zip_with_a_wrapper_folder_is_graded_like_a_folder(parallel):
+    out, scores, _ = parallel
+    zipped = {k[1:]: v for k, v in scores.items() if k[0] == ZIPPED}
+    twin = {k[1:]: v for k, v in scores.items() if k[0] == TWIN}
+    assert zipped and zipped == twin
+    assert (out / "feedback" / ZIPPED / LESSON / "optimizers.html").is_file()
+    with open(out / "scores.csv", newline="") as f:
+        assert {r["status"] for r in csv.DictReader(f) if r["learner"] == ZIPPED} <= {"ok", "error"}
+
+
+def test_scores_equal_plain_nbgrader_autograde(klass, parallel, tmp_path):
+    _, scores, _ = parallel
+    folder = tmp_path / "submitted"
+    shutil.copytree(klass, folder, ignore=shutil.ignore_patterns("*.zip"))
+    _, theirs = nbgrader_autograde(folder, [LESSON], tmp_path / "nbgrader")
+    ours = {k: v for k, v in scores.items() if k[0] != ZIPPED}
+    assert len(theirs) == len(ours) > 0
+    assert not compare(theirs, ours)
+
+
+def test_gradebook_works_with_nbgrader_export(parallel, tmp_path):
+    out, scores, _ = parallel
+    target = tmp_path / "export.csv"
+    run = subprocess.run([str(Path(PYTHON).parent / "nbgrader"), "export",
+                          f"--db=sqlite:///{out / 'gradebook.db'}", f"--to={target}"],
+                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(target, newline="") as f:
+        exported = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(f)}
+    with open(out / "grades.csv", newline="") as f:
+        grades = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(f)}
+    totals = defaultdict(float)
+    for (learner, lesson, _, _), score in scores.items():
+        totals[(learner, lesson)] += score
+    assert exported == grades == pytest.approx(dict(totals))
+
+
+def test_progress_is_plain_lines_without_a_terminal(parallel):
+    _, scores, log = parallel
+    notebooks = len({k[:3] for k in scores})
+    assert "\r" not in log
+    assert len(_graded_lines(log)) == notebooks
+    assert re.search(rf"^graded {notebooks}/{notebooks} \S+: [\d.]+/[\d.]+ .*left\)$", log, re.M)
+    assert "Report: " in log
+
+
+def test_progress_draws_a_bar_on_a_terminal():
+    from autograder.pipeline import Job, Outcome
+    from autograder.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    progress = Progress(2, stream=stream)
+    outcome = Outcome(Job("a", LESSON, "optimizers", None),
+                      rows=[{"score": 1.0, "max_score": 2.0, "status": "ok"}])
+    progress.step("a", outcome)
+    progress.step("b", outcome)
+    progress.done()
+    text = stream.getvalue()
+    assert text.count("\r[") == 2 and "2/2 notebooks" in text and "left" in text
