@@ -30,7 +30,7 @@ lab: setup
 	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE)
 
 test: setup
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadscope
 
 release: setup
 	@for dir in course/*/; do \
@@ -41,6 +41,7 @@ release: setup
 	    --db=sqlite:///$(CURDIR)/$(VENV)/release-gradebook.db || exit 1; \
 	done
 	cp solutions/README.md course/README.md
+	cp docs/glossary.md course/glossary.md
 
 grade: setup
 	$(PY) examples/build_class.py out/example-submissions

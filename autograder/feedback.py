@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import html
 import os
+from pathlib import Path
 
 from nbformat.v4 import new_markdown_cell
 from traitlets.config import Config
@@ -33,8 +34,9 @@ def feedback_config() -> Config:
     c = Config()
     c.HTMLExporter.template_name = "feedback"
     c.HTMLExporter.extra_template_basedirs = [os.path.join(base, "templates")]
-    c.HTMLExporter.extra_template_paths = [
-        os.path.join(base, "static", "node_modules", "bootstrap", "dist", "css")]
+    # nbgrader releases keep Bootstrap in different folders (components/, node_modules/).
+    css = sorted(Path(base, "static").rglob("bootstrap.min.css"))
+    c.HTMLExporter.extra_template_paths = [str(css[0].parent)] if css else []
     return c
 
 

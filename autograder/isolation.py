@@ -26,6 +26,7 @@ import resource
 import signal
 import socket
 import struct
+import sys
 import tempfile
 
 __all__ = ["Limits", "confine", "describe", "enter_namespaces", "kill_tree", "protect_self"]
@@ -136,15 +137,13 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16k,mode=0555")
     # Temporary folders are shared with everything else on the machine (other gradebooks,
-    # solution notebooks from earlier runs or tests, other workers' scratch): replace them
-    # by empty read-only ones. The scratch folder usually lies under one of them; its path
-    # is recreated inside the fresh tmpfs before that is made read-only.
+    # solution notebooks from earlier runs or tests, other workers' scratch): hide what
+    # is in them, except the way to what the learner's code needs (the course itself, or
+    # Python, when they live there) and to its own scratch folder.
+    keep = _needed_paths() + [os.path.realpath(scratch)]
     for tmp in sorted({"/tmp", "/var/tmp", "/dev/shm", os.path.realpath(tempfile.gettempdir())}):
         if os.path.isdir(tmp) and not os.path.islink(tmp):
-            _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-            if os.path.realpath(scratch).startswith(tmp.rstrip("/") + "/"):
-                os.makedirs(scratch, exist_ok=True)
-            _mount(None, tmp, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            _hide_all_but(tmp, keep)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
     # tempfile caches its folder (the grader's /tmp, now read-only) before the fork.
     tempfile.tempdir = scratch
@@ -156,6 +155,34 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
     except OSError:
         pass  # no loopback: lessons that serve HTTP fail, nothing else does
     return True
+
+
+def _needed_paths() -> list[str]:
+    """Folders the learner's process reads code or data from: this course and Python."""
+    course = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = [course, sys.prefix, sys.base_prefix, *sys.path]
+    return sorted({os.path.realpath(p) for p in paths if p and os.path.isabs(p)})
+
+
+def _hide_all_but(folder: str, keep: list[str]) -> None:
+    """Cover every entry of ``folder`` with an empty read-only mount, except the way to ``keep``."""
+    inside = [k for k in keep if k == folder or k.startswith(folder.rstrip("/") + "/")]
+    if folder in inside:
+        return
+    if not inside:
+        _mount("tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16k,mode=0555")
+        return
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.islink(path):
+            continue  # a link leads to a place that is hidden or readable anyway
+        if os.path.isdir(path):
+            _hide_all_but(path, inside)
+        else:
+            try:
+                _mount("/dev/null", path, None, MS_BIND | MS_RDONLY)
+            except OSError:
+                pass  # a socket or a file removed meanwhile
 
 
 def _drop_capabilities() -> None:

@@ -1,11 +1,16 @@
-"""Every graded cell grades: solutions full, stubs zero, wrong answers less, alternatives full."""
+"""Every graded cell grades: solutions full, stubs zero, wrong answers less, alternatives full.
+
+One test class per lesson (``TestL01Preprocessing``...), built from
+``tests/corpus/``: pytest-xdist's ``--dist loadscope`` keeps a class on one
+worker, so each lesson's notebook runs once per worker and lessons spread
+over the workers.
+"""
 from __future__ import annotations
 
 import importlib
 import pkgutil
 
 import nbformat
-import pytest
 
 from autograder.notebook import read_lesson
 from tests import corpus
@@ -29,40 +34,50 @@ def _stubs(notebook: str) -> dict[str, str]:
     return {c.grade_id: c.source for c in read_lesson(nb).answers}
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_solution_gets_full_marks(notebook):
-    runner = lesson_runner(notebook)
-    failed = {k: o.message for k, o in runner.grade().items() if not o.passed}
-    assert not failed
-    assert runner.max_score > 0
+class _LessonCorpus:
+    """The checks of one lesson's corpus; subclasses set the three lists."""
+
+    NOTEBOOKS: list = []
+    WRONG: list = []
+    RIGHT: list = []
+
+    def test_solution_gets_full_marks(self, notebook):
+        runner = lesson_runner(notebook)
+        failed = {k: o.message for k, o in runner.grade().items() if not o.passed}
+        assert not failed
+        assert runner.max_score > 0
+
+    def test_release_stub_gets_zero(self, notebook):
+        passed = [k for k, o in lesson_runner(notebook).grade(_stubs(notebook)).items() if o.passed]
+        assert passed == []
+
+    def test_every_exercise_has_wrong_answers(self, notebook):
+        covered = {gid for v in self.WRONG if v.notebook == notebook for gid in v.answers}
+        assert {c.grade_id for c in lesson_runner(notebook).lesson.answers} <= covered
+
+    def test_wrong_answer_loses_points(self, wrong):
+        outcomes = lesson_runner(wrong.notebook).grade(wrong.answers)
+        failed = {k for k, o in outcomes.items() if not o.passed}
+        assert failed, f"no test caught: {wrong.description}"
+        missed = set(wrong.fails) - failed
+        assert not missed, f"expected {sorted(missed)} to fail for: {wrong.description}"
+
+    def test_correct_alternative_keeps_points(self, right):
+        outcomes = lesson_runner(right.notebook).grade(right.answers)
+        failed = {k: o.message for k, o in outcomes.items() if not o.passed}
+        assert not failed, right.description
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_release_stub_gets_zero(notebook):
-    runner = lesson_runner(notebook)
-    passed = [k for k, o in runner.grade(_stubs(notebook)).items() if o.passed]
-    assert passed == []
+def pytest_generate_tests(metafunc):
+    cls = metafunc.cls
+    if cls is None or not issubclass(cls, _LessonCorpus):
+        return
+    for name, values in (("notebook", cls.NOTEBOOKS), ("wrong", cls.WRONG), ("right", cls.RIGHT)):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, values, ids=lambda v: getattr(v, "description", v))
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_every_exercise_has_wrong_answers(notebook):
-    runner = lesson_runner(notebook)
-    covered = {gid for v in WRONG if v.notebook == notebook for gid in v.answers}
-    assert {c.grade_id for c in runner.lesson.answers} <= covered
-
-
-@pytest.mark.parametrize("variant", WRONG, ids=lambda v: v.id)
-def test_wrong_answer_loses_points(variant):
-    runner = lesson_runner(variant.notebook)
-    outcomes = runner.grade(variant.answers)
-    failed = {k for k, o in outcomes.items() if not o.passed}
-    assert failed, f"no test caught: {variant.description}"
-    missed = set(variant.fails) - failed
-    assert not missed, f"expected {sorted(missed)} to fail for: {variant.description}"
-
-
-@pytest.mark.parametrize("variant", RIGHT, ids=lambda v: v.id)
-def test_correct_alternative_keeps_points(variant):
-    runner = lesson_runner(variant.notebook)
-    failed = {k: o.message for k, o in runner.grade(variant.answers).items() if not o.passed}
-    assert not failed, variant.description
+for _module in MODULES:
+    _name = "Test" + "".join(p.title() for p in _module.__name__.rsplit(".", 1)[-1].split("_"))
+    globals()[_name] = type(_name, (_LessonCorpus,), {
+        "NOTEBOOKS": _module.NOTEBOOKS, "WRONG": _module.WRONG, "RIGHT": _module.RIGHT})

@@ -18,6 +18,7 @@ NOTEBOOKS = sorted(ROOT.glob("solutions/*/*.ipynb")) + sorted(ROOT.glob("course/
 def test_course_has_the_same_lessons_as_solutions():
     assert sorted(p.name for p in (ROOT / "course").iterdir() if p.is_dir()) == LESSONS
     assert (ROOT / "course" / "README.md").read_text() == (ROOT / "solutions" / "README.md").read_text()
+    assert (ROOT / "course" / "glossary.md").read_text() == (ROOT / "docs" / "glossary.md").read_text()
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
