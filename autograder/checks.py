@@ -84,13 +84,31 @@ def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
 
 
+def _released_as_is(cell, meta: dict) -> bool:
+    """True if a cell still matches the checksum nbgrader wrote into it at release time.
+
+    The checksum covers the source, the cell's kind, its ``grade_id`` and points,
+    so a learner's edit shows; a cell from an earlier release of the lesson (the
+    instructor fixed a test since) still matches its own checksum.
+    """
+    from nbgrader.utils import compute_checksum
+
+    try:
+        return bool(meta.get("checksum")) and compute_checksum(cell) == meta["checksum"]
+    except (KeyError, ValueError, TypeError):
+        return False
+
+
 def find_tampering(nb, source_nb) -> list[str]:
     """List the ways a submission changed the graded parts of its notebook.
 
     Changing a test or setup cell's code, its points or its kind, or adding a
     graded cell the instructor did not write, counts. Deleting a cell does
-    not (it is restored and graded), nor does changing an answer cell.
+    not (it is restored and graded), nor does changing an answer cell, nor
+    submitting a notebook of an earlier release of the lesson.
     """
+    from autograder.notebook import split_hidden
+
     source = {}
     for cell in source_nb.cells:
         meta = _nbgrader(cell)
@@ -100,7 +118,7 @@ def find_tampering(nb, source_nb) -> list[str]:
     for cell in nb.cells:
         meta = _nbgrader(cell)
         gid = meta.get("grade_id")
-        if not gid:
+        if not gid or _released_as_is(cell, meta) and not meta.get("solution"):
             continue
         if gid not in source:
             if meta.get("grade") or meta.get("solution") or meta.get("locked"):
@@ -114,8 +132,6 @@ def find_tampering(nb, source_nb) -> list[str]:
             findings.append(f"cell {gid!r}: points were changed")
         if src_meta.get("locked") and not src_meta.get("solution") and src_cell.cell_type == "code":
             # The release shows only the public part of a test; compare that.
-            from autograder.notebook import split_hidden
-
             if _normal(split_hidden(cell.source)[0]) != _normal(split_hidden(src_cell.source)[0]):
                 findings.append(f"cell {gid!r}: the code of a read-only cell was edited")
     return findings

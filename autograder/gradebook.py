@@ -7,9 +7,11 @@ and grades are stored by nbgrader's ``SaveAutoGrades``. The formgrader and
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import warnings
+from pathlib import Path
 
 import nbformat
 from traitlets.config import Config
@@ -46,21 +48,43 @@ def prepare_assignments(config: Config, lessons: list[str], due: str | None = No
     ``nbgrader db assignment add --duedate`` would set it: nbgrader then counts a
     submission whose ``timestamp.txt`` is later as late (``grades.csv``, formgrader).
     """
-    from nbgrader.api import Gradebook
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
     duedate = _timestamp(due)
     for lesson in lessons:
+        # GenerateAssignment costs a second or two per lesson: skip it on a rerun
+        # when neither the lesson's notebooks nor nbgrader's settings changed.
+        stamp = Path(config.CourseDirectory.db_url[len("sqlite:///"):]).parent / ".work" / f"{lesson}.source"
+        digest = _source_digest(config, lesson)
+        if stamp.exists() and stamp.read_text() == digest:
+            _set_due(config, lesson, duedate)
+            continue
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id = lesson
         converter = GenerateAssignment(coursedir=coursedir, config=config)
         converter.force = True
         converter.log.setLevel(logging.ERROR)
         converter.start()
-        if duedate:
-            with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
-                gb.update_or_create_assignment(lesson, duedate=duedate)
+        _set_due(config, lesson, duedate)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+
+
+def _source_digest(config: Config, lesson: str) -> str:
+    folder = Path(config.CourseDirectory.root) / config.CourseDirectory.source_directory / lesson
+    h = hashlib.sha256(repr(sorted(config.ClearSolutions.items())).encode())
+    for path in sorted(folder.glob("*.ipynb")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def _set_due(config: Config, lesson: str, duedate) -> None:
+    if duedate:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+            gb.update_or_create_assignment(lesson, duedate=duedate)
 
 
 def save_grades(config: Config, job, graded_nb: str | None) -> None:

@@ -211,6 +211,8 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
                (execute._Run, "run_test_cell", "test cells (incl. test setup cells)")]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     out = Path(tempfile.mkdtemp(prefix="profile-"))
+    scratch = tempfile.mkdtemp(prefix="profile-scratch-")  # outside `out`, which is hidden
+    os.chmod(scratch, 0o711)
     results = []
     try:
         for obj, name, label in patches:
@@ -232,7 +234,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
             start = time.perf_counter()
             outcome = pipeline.grade(job, read_lesson(source), nbformat.read(str(source), 4),
                                      config.CourseDirectory.db_url, config, Limits(),
-                                     str(out / "scratch"), [str(out)], 0)
+                                     scratch, [str(out)], 0)
             total = time.perf_counter() - start
             start = time.perf_counter()
             gradebook.save_grades(config, job, outcome.graded_nb)
@@ -243,6 +245,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
         for obj, name, fn in saved:
             setattr(obj, name, fn)
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 

@@ -107,3 +107,15 @@ def test_zip_ingest_rejects_escaping_paths_and_unwraps_lms_folders(tmp_path):
     assert "outside its folder" in by["bob"].problem
     assert "could not be read" in by["cid"].problem
     assert not (tmp_path / "escape.ipynb").exists()
+
+
+def test_notebook_of_an_earlier_release_is_not_tampering():
+    from nbgrader.utils import compute_checksum
+
+    source = _demo_nb()
+    old = _demo_nb()
+    old.cells[0].source = "assert f() == 1  # as first released, before the instructor's fix"
+    old.cells[0].metadata.nbgrader["checksum"] = compute_checksum(old.cells[0])
+    assert find_tampering(old, source) == []
+    old.cells[0].source = "pass"  # edited after release: no longer matches its checksum
+    assert find_tampering(old, source)
