@@ -55,6 +55,8 @@ format: setup
 
 benchmark: setup
 	$(PY) benchmarks/grading.py
+	$(PY) benchmarks/service.py
+	$(PY) benchmarks/drift.py
 
 clean:
 	rm -rf out artifacts .pytest_cache $(VENV)/release-gradebook.db
