@@ -32,7 +32,6 @@ class RunResult:
     tests: dict = field(default_factory=dict)  # grade_id -> {"passed", "status", "message"}
     tampered: list = field(default_factory=list)
     problems: list = field(default_factory=list)
-    isolation: list = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -61,7 +60,14 @@ def _child_failed() -> int:
     return 1
 
 
-def _spawn_learner(limits, scratch_root: str, hide: list[str], worker: int):
+def _fork(child) -> tuple[int, socket.socket]:
+    """Fork a process that runs ``child(sock)`` in its own session and never returns.
+
+    Returns
+    -------
+    pid, sock
+        The child's pid and our end of a socket pair connected to it.
+    """
     ours, theirs = socket.socketpair()
     pid = os.fork()
     if pid:
@@ -73,14 +79,22 @@ def _spawn_learner(limits, scratch_root: str, hide: list[str], worker: int):
         os.setsid()
         _close_fds({theirs.fileno()})
         _devnull_stdio()
+        child(theirs)
+    except BaseException:  # noqa: BLE001 - the child must never return into the grader
+        code = _child_failed()
+    finally:
+        os._exit(code)
+
+
+def _spawn_learner(limits, scratch_root: str, hide: list[str]):
+    def child(sock):
         scratch = os.path.join(scratch_root, "learner")
-        scratch_mb = max(64, limits.file_mb * 4)
-        entered = isolation.enter_namespaces(hide, scratch, scratch_mb)
+        entered = isolation.enter_namespaces(hide, scratch, max(64, limits.file_mb * 4))
         if entered:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the inner process
             inner = os.fork()  # the namespace's first process: it takes every other with it
             if inner:
-                theirs.close()
+                sock.close()
                 _, status = os.waitpid(inner, 0)
                 os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -89,28 +103,16 @@ def _spawn_learner(limits, scratch_root: str, hide: list[str], worker: int):
         isolation.confine(limits, scratch, entered)
         from autograder import learner
 
-        learner.serve(theirs, limits)
-    except BaseException:  # noqa: BLE001 - the child must never return into the grader
-        code = _child_failed()
-    finally:
-        os._exit(code)
+        learner.serve(sock, limits)
+
+    return _fork(child)
 
 
 def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str], hide=()):
-    ours, theirs = socket.socketpair()
-    pid = os.fork()
-    if pid:
-        theirs.close()
-        return pid, ours
-    code = 0
-    try:
-        ours.close()
-        os.setsid()
-        _close_fds({theirs.fileno()})
-        _devnull_stdio()
-        isolation.protect_self()
+    def child(sock):
         import resource
 
+        isolation.protect_self()
         mem = limits.memory_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         os.makedirs(scratch, exist_ok=True)
@@ -123,11 +125,9 @@ def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str], hi
         os.chdir(scratch)
         from autograder import verdict
 
-        verdict.serve(theirs, setup, answers)
-    except BaseException:  # noqa: BLE001 - the child must never return into the grader
-        code = _child_failed()
-    finally:
-        os._exit(code)
+        verdict.serve(sock, setup, answers)
+
+    return _fork(child)
 
 
 def _reap(pid: int | None) -> None:
@@ -166,8 +166,8 @@ def _error(ename: str, evalue: str, tb: list[str]):
 
 
 class _Run:
-    def __init__(self, lesson: Lesson, limits, scratch_root: str, hide: list[str], worker: int):
-        self.lesson, self.limits, self.worker = lesson, limits, worker
+    def __init__(self, lesson: Lesson, limits, scratch_root: str, hide: list[str]):
+        self.lesson, self.limits = lesson, limits
         self.scratch_root, self.hide = scratch_root, hide
         self.result = RunResult()
         self.start = time.monotonic()
@@ -179,7 +179,7 @@ class _Run:
 
     # -- processes -------------------------------------------------------
     def start_learner(self):
-        self.learner = _spawn_learner(self.limits, self.scratch_root, self.hide, self.worker)
+        self.learner = _spawn_learner(self.limits, self.scratch_root, self.hide)
 
     def start_verdict(self):
         path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
@@ -326,8 +326,7 @@ class _Run:
             cell.outputs.append(_error(ename or "Error", message, tb or [message]))
 
 
-def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str],
-                 worker: int = 0) -> RunResult:
+def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str]) -> RunResult:
     """Execute a sanitized submission and grade its test cells.
 
     Parameters
@@ -344,14 +343,12 @@ def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str],
     hide : list of str
         Folders the learner's code must not see (instructor files, other
         submissions, grading output).
-    worker : int
-        Index of the grading worker (selects the unprivileged uid).
 
     Returns
     -------
     result : RunResult
     """
-    run = _Run(lesson, limits, scratch_root, hide, worker)
+    run = _Run(lesson, limits, scratch_root, hide)
     try:
         run.start_learner()
         for cell in nb.cells:

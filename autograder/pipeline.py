@@ -119,7 +119,7 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
 
 
 def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scratch_root: str,
-          hide: list[str], worker: int) -> Outcome:
+          hide: list[str]) -> Outcome:
     """Grade one job; never raises for anything the submission does.
 
     Parameters
@@ -134,7 +134,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
     config : traitlets.config.Config
         nbgrader configuration (``nbgrader_config.py``).
     limits : autograder.isolation.Limits
-    scratch_root, hide, worker
+    scratch_root, hide
         See :func:`autograder.execute.run_notebook`.
     """
     start = time.monotonic()
@@ -174,7 +174,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
         out.seconds = time.monotonic() - start
         return out
     os.makedirs(scratch_root, exist_ok=True)
-    result = run_notebook(nb, lesson, limits, scratch_root, hide, worker)
+    result = run_notebook(nb, lesson, limits, scratch_root, hide)
     tampering += [f"it changed {what} while running" for what in result.tampered]
     rows = []
     for cell in lesson.tests:

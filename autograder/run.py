@@ -87,7 +87,7 @@ def _work(job: Job, slot_dir: str) -> Outcome:
     scratch = tempfile.mkdtemp(dir=slot_dir)
     try:
         return grade(job, lesson, source_nb, _SHARED["db_url"], _SHARED["config"],
-                     _SHARED["limits"], scratch, _SHARED["hide"], 0)
+                     _SHARED["limits"], scratch, _SHARED["hide"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -234,7 +234,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
             start = time.perf_counter()
             outcome = pipeline.grade(job, read_lesson(source), nbformat.read(str(source), 4),
                                      config.CourseDirectory.db_url, config, Limits(),
-                                     scratch, [str(out)], 0)
+                                     scratch, [str(out)])
             total = time.perf_counter() - start
             start = time.perf_counter()
             gradebook.save_grades(config, job, outcome.graded_nb)
