@@ -60,9 +60,10 @@ def summary_cell(job, rows: list[dict], notes: list[str]):
                  "<th>message</th></tr>")
     for r in rows:
         message = html.escape(r.get("message") or "")
+        shown = f"<pre style='white-space:pre-wrap'>{message}</pre>" if message else ""
         lines.append(f"<tr><td>{html.escape(r['exercise'])}</td><td>{r['score']:g} / "
                      f"{r['max_score']:g}</td><td>{STATUS_TEXT.get(r['status'], r['status'])}</td>"
-                     f"<td><pre style='white-space:pre-wrap'>{message}</pre></td></tr>")
+                     f"<td>{shown}</td></tr>")
     lines.append("</table>")
     lines.append("<p>Hidden tests check your answers on inputs you have not seen; when one "
                  "fails you see its message, not its code.</p>")
