@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import importlib
 import io
 import linecache
+import sys
 import traceback
 
 import cloudpickle
@@ -143,9 +143,12 @@ def _bind(namespace: dict, link: _Link, source: str, answers: set[str], own: set
             except wire.RefusedAnswer as error:
                 namespace[name] = _Unsupported(name, str(error))
         elif kind == "module":
-            try:
-                namespace[name] = importlib.import_module(str(reply.get("module")))
-            except ImportError:
+            # Only a module this process already loaded: naming another must not make
+            # it run that module's import-time code.
+            module = sys.modules.get(str(reply.get("module")))
+            if module is not None:
+                namespace[name] = module
+            else:
                 namespace.pop(name, None)
         elif kind == "unsupported":
             namespace[name] = _Unsupported(name, str(reply.get("type", "value")))
