@@ -18,10 +18,12 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
-__all__ = ["Cell", "Lesson", "read_lesson", "split_hidden", "names_defined", "names_used"]
+__all__ = ["Cell", "Lesson", "filled_release", "names_defined", "names_used", "read_lesson",
+           "split_hidden"]
 
 HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$", re.M)
 HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$", re.M)
@@ -99,6 +101,36 @@ def read_lesson(nb) -> Lesson:
         if cell.role == "answer":
             names |= names_defined(cell.source)
     return Lesson(cells, names)
+
+
+def filled_release(solution, replacements: dict | None = None, *, release=None):
+    """Return a release notebook with its answer cells filled in, as a learner would.
+
+    Parameters
+    ----------
+    solution : path-like
+        The instructor's notebook, ``.../solutions/<lesson>/<name>.ipynb``.
+    replacements : dict of str to str or None, optional
+        Answer cell ``grade_id`` to the source to use instead of the solution;
+        ``None`` keeps the release's stub (an exercise not done).
+    release : path-like, optional
+        Its learner release; by default ``.../course/<lesson>/<name>.ipynb``.
+
+    Returns
+    -------
+    nb : nbformat.NotebookNode
+    """
+    answers = {c.grade_id: c.source for c in read_lesson(solution).answers}
+    answers.update(replacements or {})
+    solution = Path(solution)
+    release = release or solution.parents[2] / "course" / solution.parent.name / solution.name
+    nb = nbformat.read(str(release), as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader") or {}
+        if cell.cell_type == "code" and meta.get("solution") \
+                and answers.get(meta.get("grade_id")) is not None:
+            cell.source = answers[meta["grade_id"]]
+    return nb
 
 
 def split_hidden(source: str) -> tuple[str, str]:

@@ -54,22 +54,13 @@ DUE = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
 
 
 def filled_release(notebook: str, replacements: dict | None = None):
-    """The learners' release of ``notebook`` with every answer cell filled in.
+    """The release of ``notebook`` (under ``solutions/``) with its answers filled in.
 
-    Answers are the instructor's solutions (without the solution markers)
-    unless ``replacements`` maps a ``grade_id`` to other source; ``None``
-    keeps the release's stub (an exercise the learner did not do).
+    See :func:`autograder.notebook.filled_release`.
     """
-    from autograder.notebook import read_lesson
+    from autograder.notebook import filled_release as fill
 
-    answers = {c.grade_id: c.source for c in read_lesson(ROOT / notebook).answers}
-    answers.update(replacements or {})
-    nb = nbformat.read(str(ROOT / notebook.replace("solutions/", "course/", 1)), as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader") or {}
-        if cell.cell_type == "code" and meta.get("solution") and answers.get(meta.get("grade_id")):
-            cell.source = answers[meta["grade_id"]]
-    return nb
+    return fill(ROOT / notebook, replacements)
 
 
 def wrong_answers(lesson: str, *wanted: tuple[str, str]) -> dict:

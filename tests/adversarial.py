@@ -18,7 +18,6 @@ import copy
 import io
 import json
 import os
-import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ SOLUTION = ROOT / "solutions" / LESSON / f"{NOTEBOOK}.ipynb"
 RELEASE = ROOT / "course" / LESSON / f"{NOTEBOOK}.ipynb"
 OTHER_LESSON = ROOT / "course" / "02_optimizers" / "optimizers.ipynb"
 MARKER = "adv-integrity-7f3c"  # in the command line of every process a hostile case starts
-_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 # Exercises of lesson 01 whose tests use ``audit_missing`` / ``stratified_split``.
 AUDIT = ("test_audit_basic", "test_audit_edge")
@@ -59,8 +57,9 @@ def _read(path: Path):
 
 def solutions() -> dict[str, str]:
     """The instructor's answer sources by ``grade_id``, markers removed."""
-    return {_nbg(c)["grade_id"]: "\n".join(ln for ln in c.source.splitlines() if not _MARK.match(ln))
-            for c in _read(SOLUTION).cells if c.cell_type == "code" and _nbg(c).get("solution")}
+    from autograder.notebook import read_lesson
+
+    return {c.grade_id: c.source for c in read_lesson(SOLUTION).answers}
 
 
 def submission(answers: dict[str, str] | None = None, solved: tuple[str, ...] = ()):

@@ -8,7 +8,6 @@ package (``executable_path``); no browser is ever downloaded.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -29,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
 def chromium_path() -> str | None:
@@ -87,15 +85,10 @@ def filled(lesson: str, stem: str, keep_stub: tuple[str, ...] = ()):
     keep_stub : tuple of str
         grade_ids of answer cells to leave as the release stub (a broken notebook).
     """
-    rel = nbformat.read(str(ROOT / "course" / lesson / f"{stem}.ipynb"), as_version=4)
-    src = nbformat.read(str(ROOT / "solutions" / lesson / f"{stem}.ipynb"), as_version=4)
-    sol = {_nbg(c)["grade_id"]: "\n".join(ln for ln in c.source.splitlines() if not MARK.match(ln))
-           for c in src.cells if c.cell_type == "code" and _nbg(c).get("solution")}
-    for c in rel.cells:
-        gid = _nbg(c).get("grade_id")
-        if c.cell_type == "code" and _nbg(c).get("solution") and gid in sol and gid not in keep_stub:
-            c.source = sol[gid]
-    return rel
+    from autograder.notebook import filled_release
+
+    return filled_release(ROOT / "solutions" / lesson / f"{stem}.ipynb",
+                          dict.fromkeys(keep_stub))
 
 
 def graded_cells_after(nb, answer_id: str) -> list[str]:

@@ -26,22 +26,10 @@ def root() -> Path:
 
 
 def filled_release(notebook: str, replacements: dict | None = None):
-    """The learner's release of ``notebook`` with every answer cell filled in.
+    """The release of ``notebook`` (a path under ``solutions/``) with its answers filled in.
 
-    Answers come from the solution (markers stripped) unless ``replacements``
-    gives another source for a ``grade_id``; ``{gid: None}`` keeps the stub.
+    See :func:`autograder.notebook.filled_release`.
     """
-    import nbformat
+    from autograder.notebook import filled_release as fill
 
-    from autograder.notebook import read_lesson
-
-    solution = {c.grade_id: c.source for c in read_lesson(ROOT / notebook).answers}
-    solution.update(replacements or {})
-    release = ROOT / notebook.replace("solutions/", "course/", 1)
-    nb = nbformat.read(str(release), as_version=4)
-    for cell in nb.cells:
-        gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
-        if cell.cell_type == "code" and (cell.metadata.get("nbgrader") or {}).get("solution") \
-                and solution.get(gid) is not None:
-            cell.source = solution[gid]
-    return nb
+    return fill(ROOT / notebook, replacements)
