@@ -25,6 +25,22 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def bundle():
+    """Lesson 05's reference model bundle, trained once per test process (read-only)."""
+    from lifecycle import deploy
+
+    return deploy.train_reference_bundle(seed=0)
+
+
+@pytest.fixture(scope="session")
+def saved(bundle, tmp_path_factory):
+    """The reference bundle saved to a folder (read-only: copy it to change it)."""
+    from lifecycle import deploy
+
+    return deploy.save_bundle(bundle, tmp_path_factory.mktemp("bundle") / "penguins")
+
+
 def filled_release(notebook: str, replacements: dict | None = None):
     """The release of ``notebook`` (a path under ``solutions/``) with its answers filled in.
 

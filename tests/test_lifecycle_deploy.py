@@ -16,16 +16,6 @@ GOOD = {"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.
         "body_mass_g": 3750.0, "island": "Torgersen", "sex": "male"}
 
 
-@pytest.fixture(scope="module")
-def bundle():
-    return deploy.train_reference_bundle(seed=0)
-
-
-@pytest.fixture(scope="module")
-def saved(bundle, tmp_path_factory):
-    return deploy.save_bundle(bundle, tmp_path_factory.mktemp("bundle") / "penguins")
-
-
 @pytest.fixture
 def copy_of(saved, tmp_path):
     def make(name="copy"):

@@ -60,16 +60,6 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def bundle():
-    return deploy.train_reference_bundle(seed=0)
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(bundle, tmp_path_factory):
-    return deploy.save_bundle(bundle, tmp_path_factory.mktemp("service") / "penguins-1.0.0")
-
-
 @pytest.fixture
 def app_and_log(bundle, tmp_path):
     log = tmp_path / "predictions.jsonl"
@@ -181,8 +171,8 @@ def test_random_mutations_of_a_valid_instance_never_cause_a_5xx(client):
 # --------------------------------------------------------------------------- real gunicorn server
 
 @pytest.fixture(scope="module")
-def service(bundle_dir):
-    with deploy.running_service(bundle_dir, workers=2) as running:
+def service(saved):
+    with deploy.running_service(saved, workers=2) as running:
         yield running
     assert running.process.poll() is not None, "the server should be stopped"
 
@@ -256,8 +246,8 @@ def test_gunicorn_bounded_concurrent_load_has_zero_errors(service):
     assert all(set(json.loads(line)) == set(deploy.LOG_FIELDS) for line in lines)  # none torn
 
 
-def test_running_service_stops_the_server_and_frees_the_port(bundle_dir):
-    with deploy.running_service(bundle_dir, workers=1) as running:
+def test_running_service_stops_the_server_and_frees_the_port(saved):
+    with deploy.running_service(saved, workers=1) as running:
         port = int(running.url.rsplit(":", 1)[1])
         assert requests.get(running.url + "/health", timeout=5).status_code == 200
     assert running.process.poll() is not None
@@ -267,10 +257,10 @@ def test_running_service_stops_the_server_and_frees_the_port(bundle_dir):
         s.listen()
 
 
-def test_running_service_reports_a_refused_bundle(bundle_dir, tmp_path):
+def test_running_service_reports_a_refused_bundle(saved, tmp_path):
     import shutil
 
-    tampered = shutil.copytree(bundle_dir, tmp_path / "tampered")
+    tampered = shutil.copytree(saved, tmp_path / "tampered")
     data = bytearray((tampered / "model.skops").read_bytes())
     data[100] ^= 0xFF
     (tampered / "model.skops").write_bytes(bytes(data))
