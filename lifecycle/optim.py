@@ -190,6 +190,14 @@ def rosenbrock_gradient(theta, a: float = 1.0, b: float = 100.0) -> np.ndarray:
 # --------------------------------------------------- closed-form oracles
 
 
+def _bowl(A, b, theta0):
+    """``A`` as floats, the bowl's minimiser and the start's offset from it."""
+    A = np.array(A, dtype=float)
+    b = np.zeros(A.shape[0]) if b is None else np.asarray(b, dtype=float)
+    star = np.linalg.solve(A, b)
+    return A, star, np.asarray(theta0, dtype=float) - star
+
+
 def quadratic_gd_closed_form(A, b, theta0, lr: float, n_steps: int) -> np.ndarray:
     r"""Gradient descent on :func:`make_quadratic`'s bowl, in closed form.
 
@@ -201,12 +209,8 @@ def quadratic_gd_closed_form(A, b, theta0, lr: float, n_steps: int) -> np.ndarra
     -------
     trajectory : ndarray of shape (n_steps + 1, d)
     """
-    A = np.array(A, dtype=float)
-    d = A.shape[0]
-    b = np.zeros(d) if b is None else np.asarray(b, dtype=float)
-    star = np.linalg.solve(A, b)
-    start = np.asarray(theta0, dtype=float) - star
-    contraction = np.eye(d) - lr * A
+    A, star, start = _bowl(A, b, theta0)
+    contraction = np.eye(len(star)) - lr * A
     return np.array([star + np.linalg.matrix_power(contraction, t) @ start
                      for t in range(int(n_steps) + 1)])
 
@@ -226,11 +230,8 @@ def quadratic_momentum_closed_form(A, b, theta0, lr: float, beta: float,
     -------
     trajectory : ndarray of shape (n_steps + 1, d)
     """
-    A = np.array(A, dtype=float)
-    d = A.shape[0]
-    b = np.zeros(d) if b is None else np.asarray(b, dtype=float)
-    star = np.linalg.solve(A, b)
-    e0 = np.asarray(theta0, dtype=float) - star
+    A, star, e0 = _bowl(A, b, theta0)
+    d = len(star)
     eye = np.eye(d)
     M = np.block([[(1 + beta) * eye - lr * A, -beta * eye], [eye, np.zeros((d, d))]])
     state = np.concatenate([e0, e0])  # theta_{-1} = theta_0: v_0 = 0
