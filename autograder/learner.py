@@ -129,8 +129,12 @@ def _mutable(values):
 
 
 def _picklable(value) -> bool:
+    # Arrays and frames of plain dtypes always pickle: do not serialise them twice.
     if isinstance(value, np.ndarray) and value.dtype != object:
-        return True  # plain arrays always pickle: do not serialise them twice
+        return True
+    dtypes = getattr(value, "dtypes", None)
+    if dtypes is not None and not any(dt.kind == "O" for dt in dtypes):
+        return True
     try:
         wire.dump_answer(value)
     except Exception:  # noqa: BLE001 - e.g. a list holding a lambda from the test
