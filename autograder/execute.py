@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from nbformat.v4 import new_output
 
-from autograder import isolation, wire
+from autograder import cgroups, isolation, wire
 from autograder.notebook import Lesson
 
 __all__ = ["RunResult", "run_notebook"]
@@ -86,8 +86,10 @@ def _fork(child) -> tuple[int, socket.socket]:
         os._exit(code)
 
 
-def _spawn_learner(limits, scratch_root: str, hide: list[str]):
+def _spawn_learner(limits, scratch_root: str, hide: list[str], caps=None):
     def child(sock):
+        if caps is not None:
+            caps.join()  # first: everything the submission starts is counted with it
         scratch = os.path.join(scratch_root, "learner")
         entered = isolation.enter_namespaces(hide, scratch, max(64, limits.file_mb * 4))
         if entered:
@@ -157,6 +159,33 @@ def _wait(sock, deadline: float):
         raise _Dead(str(error)) from None
 
 
+class SandboxError(RuntimeError):
+    """A grading process could not be started: a fault of the grading machine, not of the answer."""
+
+
+STARTUP_SECONDS = 30.0
+
+
+def _started(role: str, spawn):
+    """Spawn a grading process and wait for its "ready"; one more try if it never comes.
+
+    A process that dies before it is ready has not run any learner code yet, so
+    the learner must not be charged for it (``killed``): retry once, then stop
+    grading this notebook with a :class:`SandboxError`.
+    """
+    for _ in range(2):
+        pid, sock = spawn()
+        try:
+            if _wait(sock, time.monotonic() + STARTUP_SECONDS)[0].get("op") == "ready":
+                return pid, sock
+        except (_Timeout, _Dead):
+            pass
+        _reap(pid)
+        sock.close()
+    raise SandboxError(f"the {role} process could not be started in its sandbox (run with "
+                       "AUTOGRADER_DEBUG=1 to see why)")
+
+
 def _stream(name: str, text: str):
     return new_output("stream", name=name, text=text)
 
@@ -173,24 +202,36 @@ class _Run:
         self.start = time.monotonic()
         self.deadline = self.start + limits.notebook_timeout
         self.learner = self.verdict = None
+        self.caps = cgroups.Caps([])
         self.learner_state = "alive"  # or "killed" or "timeout"
         self.setup = [c.source for c in lesson.cells if c.role == "setup"]
         self.tests = {c.grade_id: c for c in lesson.tests}
 
     # -- processes -------------------------------------------------------
     def start_learner(self):
-        self.learner = _spawn_learner(self.limits, self.scratch_root, self.hide)
+        def spawn():
+            self.caps.release()  # of a start that failed
+            # Twice the per-process cap: one process meets its own RLIMIT_AS (a MemoryError
+            # the learner can read) before the group's limit, which kills.
+            self.caps = cgroups.create(cgroups.MAX_TASKS, 2 * self.limits.memory_mb << 20)
+            return _spawn_learner(self.limits, self.scratch_root, self.hide, self.caps)
+
+        self.learner = _started("learner", spawn)
 
     def start_verdict(self):
-        path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
-        self.verdict = _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names,
-                                      self.hide)
+        def spawn():
+            path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
+            return _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names,
+                                  self.hide)
+
+        self.verdict = _started("tests'", spawn)
 
     def stop_learner(self, state: str):
         if self.learner:
             _reap(self.learner[0])
             self.learner[1].close()
             self.learner = None
+        self.caps.release()
         if self.learner_state == "alive":
             self.learner_state = state
             # Say why in the notes too: the report lists notes, not per-test messages.

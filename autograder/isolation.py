@@ -10,7 +10,9 @@ What is applied depends on what the machine allows, strongest first:
    the submission starts dies with it;
 2. no capabilities and ``no_new_privs``, so none of this can be undone and no
    set-uid program gives privileges back;
-3. always: its own session, resource limits (address space, file size, open
+3. a cap on tasks and memory of the whole process tree, where the grader may
+   make control groups (:mod:`autograder.cgroups`);
+4. always: its own session, resource limits (address space, file size, open
    files, core dumps, CPU time), and death when its parent dies.
 
 :func:`describe` reports what a machine supports, for the instructor's report.
@@ -25,6 +27,7 @@ import os
 import resource
 import signal
 import socket
+import stat
 import struct
 import sys
 import tempfile
@@ -164,25 +167,43 @@ def _needed_paths() -> list[str]:
     return sorted({os.path.realpath(p) for p in paths if p and os.path.isabs(p)})
 
 
+def _outermost(paths: list[str]) -> list[str]:
+    """The paths that are not inside another of ``paths``."""
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
 def _hide_all_but(folder: str, keep: list[str]) -> None:
-    """Cover every entry of ``folder`` with an empty read-only mount, except the way to ``keep``."""
-    inside = [k for k in keep if k == folder or k.startswith(folder.rstrip("/") + "/")]
+    """Cover ``folder`` with an empty read-only tmpfs and bind the paths of ``keep`` back in.
+
+    The whole folder is covered, not each entry in it: entries that other
+    processes create later stay hidden too, and entries that vanish while the
+    sandbox is built cannot make it fail.
+    """
+    inside = _outermost([k for k in keep if k == folder or k.startswith(folder.rstrip("/") + "/")])
     if folder in inside:
         return
-    if not inside:
-        _mount("tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16k,mode=0555")
-        return
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if os.path.islink(path):
-            continue  # a link leads to a place that is hidden or readable anyway
-        if os.path.isdir(path):
-            _hide_all_but(path, inside)
-        else:
-            try:
-                _mount("/dev/null", path, None, MS_BIND | MS_RDONLY)
-            except OSError:
-                pass  # a socket or a file removed meanwhile
+    handles = []
+    for path in inside:  # held open: the cover hides their names, not what they are
+        try:
+            handles.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC)))
+        except OSError:
+            pass  # a sys.path entry that does not exist, say
+    _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+    for path, fd in handles:
+        try:
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                open(path, "x").close()
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        finally:
+            os.close(fd)
+    _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 def _drop_capabilities() -> None:
@@ -220,7 +241,8 @@ def confine(limits: Limits, scratch: str, in_namespace: bool) -> None:
     """Apply limits and drop privileges in the forked learner process."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     # RLIMIT_NPROC counts every process of the uid on the machine, so bound the
-    # submission to what runs now plus a margin (a fork bomb stops there).
+    # submission to what runs now plus a margin (a fork bomb stops there). It does
+    # not bind root: there, the cgroup of autograder.cgroups does.
     nproc = _processes_of_uid() + PROCESS_MARGIN
     if in_namespace:
         try:
@@ -257,11 +279,18 @@ def describe() -> str:
         finally:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
+    from autograder import cgroups
+
+    caps = cgroups.supported()
+    tree = (f"a cap on the whole process tree ({' and '.join(caps)}, by cgroup)" if caps else
+            "no cap on the whole process tree (no cgroup could be made: "
+            + ("the timeouts bound a fork bomb, as RLIMIT_NPROC does not bind root)"
+               if os.getuid() == 0 else "RLIMIT_NPROC bounds a fork bomb)"))
     if os.waitstatus_to_exitcode(status) == 0:
         return ("mount, network and PID namespaces; read-only file system with instructor files, "
-                "submissions and output hidden; no capabilities; resource limits")
+                f"submissions and output hidden; no capabilities; resource limits; {tree}")
     return ("no namespaces (not permitted on this machine): resource limits and no_new_privs "
-            "only; run the grader in a container or a VM for stronger isolation")
+            f"only; {tree}; run the grader in a container or a VM for stronger isolation")
 
 
 def kill_tree(pid: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
 import sys
 import traceback
 import types
@@ -168,6 +169,24 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
     return {"ok": True}, payload
 
 
+def _answer(shell, op, header: dict, blob: bytes, limit: int, baseline: dict) -> tuple[dict, bytes]:
+    if op == "run":
+        return _run(shell, header["source"], limit, baseline), b""
+    if op == "describe":
+        return _describe(shell, header["name"])
+    if op == "call":
+        return _call(shell, header["name"], blob, header.get("forbid"), header.get("hint"), limit)
+    return {"error": f"unknown op {op!r}"}, b""
+
+
+def _interruptible(func, *args):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return func(*args)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def serve(sock, limits) -> None:
     """Answer requests on ``sock`` until told to stop or the other side hangs up."""
     global _SHELL
@@ -177,23 +196,23 @@ def serve(sock, limits) -> None:
     shell.user_ns["__name__"] = "__main__"
     baseline = _snapshot(shell)
     limit = limits.output_chars
+    # The grader interrupts a runaway cell with SIGINT. One that lands after the cell
+    # has ended must not kill this process between requests: take it only while
+    # learner code runs.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    wire.send(sock, {"op": "ready"})
     while True:
         try:
             header, blob = wire.recv(sock)
         except (wire.WireError, OSError):
             return
         op = header.get("op")
-        if op == "run":
-            reply, data = _run(shell, header["source"], limit, baseline), b""
-        elif op == "describe":
-            reply, data = _describe(shell, header["name"])
-        elif op == "call":
-            reply, data = _call(shell, header["name"], blob, header.get("forbid"),
-                                header.get("hint"), limit)
-        elif op == "bye":
+        if op == "bye":
             return
-        else:
-            reply, data = {"error": f"unknown op {op!r}"}, b""
+        try:
+            reply, data = _interruptible(_answer, shell, op, header, blob, limit, baseline)
+        except KeyboardInterrupt as late:  # after the code ended, before SIGINT was ignored
+            reply, data = {"error": _error_info(late, limit)}, b""
         try:
             wire.send(sock, reply, data)
         except OSError:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import __version__, gradebook
+from autograder import __version__, cgroups, gradebook
 from autograder.ingest import find_submissions
 from autograder.isolation import Limits
 from autograder.notebook import read_lesson
@@ -200,6 +200,7 @@ def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progr
                     progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
     finally:
         shutil.rmtree(slot_dir, ignore_errors=True)
+        cgroups.sweep()
     return states
 
 

@@ -201,6 +201,7 @@ def run_test(namespace: dict, link: _Link, cell: dict, answers: set[str], own: s
 
 def serve(sock, setup_sources: list[str], answers: set[str]) -> None:
     """Run the setup cells, then test cells on request, until told to stop."""
+    wire.send(sock, {"op": "ready"})
     link = _Link(sock)
     namespace: dict = {"__name__": "__main__"}
     own: set[str] = set()
