@@ -4,4 +4,4 @@
 ``autograder.cli`` for the commands and ``docs/instructor.md`` for a workshop.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"

@@ -147,14 +147,15 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _store(out: Path, config, outcome: Outcome) -> dict:
+def _store(out: Path, config, outcome: Outcome, final: bool = True) -> dict:
+    """Write one notebook's results; ``final=False`` (a grader fault) has the next run grade it again."""
     job = outcome.job
     base = Path(job.learner) / job.lesson
     if outcome.graded_nb is not None:
         _write_atomic(out / "autograded" / base / f"{job.notebook}.ipynb", outcome.graded_nb)
     _write_atomic(out / "feedback" / base / f"{job.notebook}.html", outcome.feedback_html)
     gradebook.save_grades(config, job, outcome.graded_nb)
-    state = {"digest": job.digest, "job": asdict(job), "rows": outcome.rows,
+    state = {"digest": job.digest if final else "", "job": asdict(job), "rows": outcome.rows,
              "notes": outcome.notes, "seconds": outcome.seconds}
     _write_atomic(_state_path(out, job), json.dumps(state))
     return state
@@ -181,8 +182,10 @@ def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progr
                 pending = []
                 for future in cf.as_completed(futures):
                     job = futures[future]
+                    final = False  # unless the grader did its part
                     try:
                         outcome = future.result()
+                        final = True
                     except cf.process.BrokenProcessPool:
                         # keyed per job: identical notebooks of two learners share a digest
                         if (job.learner, job.lesson, job.notebook) in retried:  # broke it twice
@@ -196,7 +199,7 @@ def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progr
                     except Exception as error:  # noqa: BLE001 - a grader bug: report, go on
                         lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
                         outcome = _failed_outcome(job, lesson, f"grader error: {error!r}")
-                    states.append(_store(out, config, outcome))
+                    states.append(_store(out, config, outcome, final))
                     progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
     finally:
         shutil.rmtree(slot_dir, ignore_errors=True)

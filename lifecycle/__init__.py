@@ -6,7 +6,7 @@ failed check into an explanation (:mod:`lifecycle.feedback`), one plotting style
 (:mod:`lifecycle.plotting`), and one module per lesson with its tools.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 from lifecycle.datasets import DatasetError, load_dataset  # noqa: E402
 

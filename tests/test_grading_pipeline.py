@@ -8,6 +8,7 @@ the other tests compare against that run:
 - ``--workers 1`` gives the same scores; a rerun grades only what has no saved result;
 - a run killed with SIGKILL mid-way, then rerun, grades only what was not saved
   and ends with the same scores; changing one submission regrades only it;
+- a notebook the grader failed on (not the learner) is graded again by the next run;
 - the zip (members in a wrapper folder) is graded like the same notebook in a folder;
 - plain ``nbgrader autograde`` gives every cell the same score (the benchmark's helper);
 - ``nbgrader export`` works on ``OUT/gradebook.db`` and agrees with ``grades.csv``;
@@ -146,6 +147,36 @@ def test_resume_after_sigkill_then_regrade_only_what_changed(klass, parallel, tm
     changed = {k for k in scores if scores[k] != expected[k]}
     assert changed and {k[0] for k in changed} == {"learner01"}
     assert all(scores[k] == expected[("learner00", *k[1:])] for k in changed)
+
+
+def _work_that_fails_for_learner01(job, slot_dir):
+    from autograder import run
+
+    if job.learner == "learner01":
+        raise RuntimeError("the sandbox could not be built")  # a fault of the grading machine
+    return run._real_work(job, slot_dir)
+
+
+def test_a_grader_fault_is_reported_then_graded_again_on_the_next_run(klass, parallel, tmp_path,
+                                                                      monkeypatch):
+    from autograder import run
+
+    _, expected, _ = parallel
+    subs, out = tmp_path / "submitted", tmp_path / "out"
+    shutil.copytree(klass, subs)
+    monkeypatch.setenv("PATH", _env()["PATH"])  # nbgrader runs `alembic`, as the CLI sets up
+    monkeypatch.setattr(run, "_real_work", run._work, raising=False)
+    monkeypatch.setattr(run, "_work", _work_that_fails_for_learner01)  # the forked workers see it
+    run.grade_class(str(subs), str(out), workers=2, quiet=True)
+    with open(out / "scores.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["learner"] == "learner01"]
+    assert rows and {r["status"] for r in rows} == {"killed"}
+    assert "the sandbox could not be built" in (out / "report.html").read_text()
+
+    monkeypatch.setattr(run, "_work", run._real_work)  # the machine is fixed
+    log = _grade(subs, out, workers=2)
+    assert _graded_lines(log) == [f"learner01/{LESSON}/optimizers"]
+    assert read_scores(out / "scores.csv") == expected
 
 
 def test_lms_zip_with_a_wrapper_folder_is_graded_like_a_folder(parallel):
