@@ -4,8 +4,9 @@ What is applied depends on what the machine allows, strongest first:
 
 1. new mount, network and PID namespaces (and a user namespace when the
    grader is not root): the whole file system is read-only; the instructor's
-   files, the class's submissions and the grader's output are hidden under
-   empty mounts; the only writable place is a private tmpfs; there is no
+   files, the class's submissions, the grader's output, and temporary and home
+   folders (but for the course and Python) are hidden under empty mounts;
+   password hashes read empty; the only writable place is a private tmpfs; there is no
    network but a loopback; other processes are invisible, and every process
    the submission starts dies with it;
 2. no capabilities and ``no_new_privs``, so none of this can be undone and no
@@ -38,6 +39,10 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+
+# Shown empty to learner code, but for the course and Python when they live there.
+PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/root", "/home")
+PRIVATE_FILES = ("/etc/shadow", "/etc/gshadow")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
@@ -140,13 +145,17 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16k,mode=0555")
     # Temporary folders are shared with everything else on the machine (other gradebooks,
-    # solution notebooks from earlier runs or tests, other workers' scratch): hide what
-    # is in them, except the way to what the learner's code needs (the course itself, or
-    # Python, when they live there) and to its own scratch folder.
+    # solution notebooks from earlier runs or tests, other workers' scratch), and home
+    # folders hold keys and other course copies: hide what is in them, except the way to
+    # what the learner's code needs (the course itself, or Python, when they live there)
+    # and to its own scratch folder.
     keep = _needed_paths() + [os.path.realpath(scratch)]
-    for tmp in sorted({"/tmp", "/var/tmp", "/dev/shm", os.path.realpath(tempfile.gettempdir())}):
-        if os.path.isdir(tmp) and not os.path.islink(tmp):
-            _hide_all_but(tmp, keep)
+    for folder in sorted({*PRIVATE_FOLDERS, os.path.realpath(tempfile.gettempdir())}):
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            _hide_all_but(folder, keep)
+    for secret in PRIVATE_FILES:  # readable by root, and the sandbox of a root grader is uid 0
+        if os.path.isfile(secret):
+            _mount("/dev/null", secret, None, MS_BIND)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
     # tempfile caches its folder (the grader's /tmp, now read-only) before the fork.
     tempfile.tempdir = scratch

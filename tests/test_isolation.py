@@ -214,3 +214,25 @@ def _cmdline(pid: str) -> str:
             return f.read().replace(b"\0", b" ").decode().strip()
     except OSError:
         return ""
+
+
+@needs_namespaces
+def test_home_folders_and_password_hashes_are_hidden():
+    home = os.path.realpath(os.path.expanduser("~"))
+    if not home.startswith(("/root/", "/home/")) and home != "/root":
+        pytest.skip(f"home folder {home} is not one the sandbox hides")
+    secret = tempfile.mkdtemp(prefix=".lifecycle-test-key-", dir=home)
+    course = tempfile.mkdtemp()
+
+    def check():
+        shown = [p for p in (secret,) if os.path.exists(p)]
+        if os.path.exists("/etc/shadow") and open("/etc/shadow").read():
+            shown.append("/etc/shadow")
+        return "; ".join(f"{p} is visible" for p in shown)
+
+    try:
+        code, message = _in_sandbox(check, course, os.path.join(course, "learner"))
+    finally:
+        shutil.rmtree(secret, ignore_errors=True)
+        shutil.rmtree(course, ignore_errors=True)
+    assert code == 0, message
