@@ -214,6 +214,13 @@ def write_config(mode: str, state_dir: Path | None = None) -> dict[str, Path]:
                 {"ServerApp": {"jpserver_extensions": extensions},
                  "LabApp": {"news_url": None,
                             "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}})
+    if not learner:
+        # nbgrader's default exchange (/usr/local/share/nbgrader/exchange) needs root, and
+        # the formgrader warns on every page without one. A folder of this machine lets an
+        # instructor try Release and Collect; a hub's nbgrader_config.py overrides it.
+        exchange = base / "exchange"
+        exchange.mkdir(exist_ok=True)
+        _write_json(dirs["config"] / "nbgrader_config.json", {"Exchange": {"root": str(exchange)}})
     return dirs
 
 

@@ -303,5 +303,12 @@ def _instructor_mode(browser_context, course):
             page.locator(".lm-Menu-itemLabel", has_text="Formgrader").first.wait_for(state="visible")
             shot(page, "07-instructor-mode")
             page.keyboard.press("Escape")
+            # The formgrader itself renders and lists every lesson of solutions/.
+            page.goto(server.url("/formgrader"))
+            table = page.locator("#main-table")
+            for lesson in sorted(p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*")):
+                table.locator("td", has_text=lesson).first.wait_for()
+            assert "exchange directory" not in page.content()  # make lab gives it one
+            shot(page, "08-formgrader")
         finally:
             page.close()

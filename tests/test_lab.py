@@ -69,6 +69,10 @@ def test_instructor_config_shows_everything(tmp_path):
     assert not any(page["disabledExtensions"].values())
     server = json.loads((dirs["config"] / "jupyter_server_config.json").read_text())
     assert all(server["ServerApp"]["jpserver_extensions"].values())
+    # Release and Collect work on this machine (a local exchange the formgrader finds).
+    exchange = json.loads((dirs["config"] / "nbgrader_config.json").read_text())["Exchange"]["root"]
+    assert Path(exchange).is_dir() and Path(exchange).is_relative_to(tmp_path)
+    assert not (lab.write_config("learner", tmp_path)["config"] / "nbgrader_config.json").exists()
 
 
 def test_unknown_mode_is_refused(tmp_path):
