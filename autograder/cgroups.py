@@ -21,10 +21,10 @@ import time
 
 __all__ = ["MAX_TASKS", "Caps", "create", "sweep", "supported"]
 
-# controller -> the file that caps it in cgroup v1 and v2
 # Tasks (processes and threads) of one notebook: room for a learner who starts a few
 # hundred helpers, far below the machine's PID space (32768 by default).
 MAX_TASKS = 1024
+# controller -> the file that caps it in cgroup v1 and in v2
 _LIMIT_FILES = {"pids": ("pids.max", "pids.max"), "memory": ("memory.limit_in_bytes", "memory.max")}
 _made = 0
 
