@@ -110,7 +110,8 @@ def _spawn_learner(limits, scratch_root: str, hide: list[str], caps=None):
     return _fork(child)
 
 
-def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str], hide=()):
+def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str],
+                   instructor_names: set[str], hide=()):
     def child(sock):
         import resource
 
@@ -127,7 +128,7 @@ def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str], hi
         os.chdir(scratch)
         from autograder import verdict
 
-        verdict.serve(sock, setup, answers)
+        verdict.serve(sock, setup, answers, instructor_names)
 
     return _fork(child)
 
@@ -222,7 +223,7 @@ class _Run:
         def spawn():
             path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
             return _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names,
-                                  self.hide)
+                                  self.lesson.instructor_names, self.hide)
 
         self.verdict = _started("tests'", spawn)
 

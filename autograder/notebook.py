@@ -56,6 +56,19 @@ class Lesson:
     def answers(self) -> list[Cell]:
         return [c for c in self.cells if c.role == "answer"]
 
+    @property
+    def instructor_names(self) -> set[str]:
+        """Names the setup and test cells (hidden parts included) bind, answers excepted.
+
+        The tests never take these from the learner's process, wherever the
+        learner put the cells and whatever the learner's code defines.
+        """
+        names = set()
+        for cell in self.cells:
+            if cell.role in ("setup", "test"):
+                names |= names_defined(cell.source)
+        return names - self.answer_names
+
 
 def _role(cell) -> str:
     meta = cell.get("metadata", {})

@@ -199,12 +199,19 @@ def run_test(namespace: dict, link: _Link, cell: dict, answers: set[str], own: s
     return {"passed": True}
 
 
-def serve(sock, setup_sources: list[str], answers: set[str]) -> None:
-    """Run the setup cells, then test cells on request, until told to stop."""
+def serve(sock, setup_sources: list[str], answers: set[str], instructor_names: set[str]) -> None:
+    """Run the setup cells, then test cells on request, until told to stop.
+
+    ``instructor_names`` (:attr:`autograder.notebook.Lesson.instructor_names`)
+    are never asked from the learner's process, even before the cell that
+    binds them has run: a learner who moves a test cell, or defines a name
+    that the public part of a test imports for its hidden part, must not be
+    able to supply the tests' own tools.
+    """
     wire.send(sock, {"op": "ready"})
     link = _Link(sock)
     namespace: dict = {"__name__": "__main__"}
-    own: set[str] = set()
+    own: set[str] = set(instructor_names)
     for source in setup_sources:
         try:
             _exec(source, namespace, "<setup>", show_source=False)

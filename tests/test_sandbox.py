@@ -74,3 +74,47 @@ def test_runaway_answer_times_out_without_stopping_the_run():
     passed, result = _grade(answer, cell_timeout=2, notebook_timeout=20)
     assert result.tests["test_value"]["status"] == "timeout"
     assert not any(passed.values())
+
+
+def _lesson(cells):
+    """An instructor notebook from ``(role, grade_id, source)`` triples."""
+    def meta(role, gid):
+        base = {"grade": role == "test", "locked": role != "answer", "schema_version": 3,
+                "solution": role == "answer", "task": False, "grade_id": gid}
+        if role == "test":
+            base["points"] = 1
+        return {"nbgrader": base, **({"tags": ["setup"]} if role == "setup" else {})}
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src, metadata=meta(role, gid)) for role, gid, src in cells]
+    return nb
+
+
+TOOL_IN_PUBLIC_PART = [
+    ("setup", "setup", SETUP),
+    ("answer", "answer", "def double(x):\n    return 2 * x"),
+    ("test", "test_double", "def _expected(x):\n    return 2 * x\n\ncheck_close(double(3), _expected(3))\n"
+                            "### BEGIN HIDDEN TESTS\ncheck_close(double(100), _expected(100))\n"
+                            "### END HIDDEN TESTS"),
+    ("test", "test_more", "### BEGIN HIDDEN TESTS\ncheck_close(double(70), _expected(70))\n"
+                          "### END HIDDEN TESTS"),
+]
+WRONG_BEYOND_TEN = "def double(x):\n    return 2 * x if x < 10 else 0\n"
+
+
+@pytest.mark.parametrize("extra, order", [
+    # the learner defines the tool the public part gives the hidden part
+    ("def _expected(x):\n    return 2 * x if x < 10 else 0\n", [0, 1, 2, 3]),
+    # the learner moves a test cell above the one that defines its tool
+    ("def _expected(x):\n    return 0\n", [0, 1, 3, 2]),
+])
+def test_hidden_tests_never_take_the_instructors_tools_from_the_learner(extra, order):
+    source = _lesson(TOOL_IN_PUBLIC_PART)
+    submission = _lesson(TOOL_IN_PUBLIC_PART)
+    submission.cells[1].source = WRONG_BEYOND_TEN + extra
+    submission.cells = [submission.cells[i] for i in order]
+    root = tempfile.mkdtemp()
+    os.chmod(root, 0o711)
+    result = run_notebook(submission, read_lesson(source), Limits(), root, [])
+    assert not result.tests["test_double"]["passed"]
+    assert not result.tests["test_more"]["passed"]
