@@ -36,10 +36,11 @@ release: setup
 	@for dir in course/*/; do \
 	  test -d solutions/$$(basename $$dir) || rm -rf $$dir; \
 	done
-	@for lesson in $(LESSONS); do \
+	@db=$$(mktemp -d) && rm -f $(VENV)/release-gradebook.db && \
+	for lesson in $(LESSONS); do \
 	  $(BIN)/nbgrader generate_assignment $$lesson --force --log-level=WARN \
-	    --db=sqlite:///$(CURDIR)/$(VENV)/release-gradebook.db || exit 1; \
-	done
+	    --db=sqlite:///$$db/release-gradebook.db || { rm -rf $$db; exit 1; }; \
+	done; rm -rf $$db
 	cp solutions/README.md course/README.md
 	cp docs/glossary.md course/glossary.md
 
@@ -59,4 +60,4 @@ benchmark: setup
 	$(PY) benchmarks/drift.py
 
 clean:
-	rm -rf out artifacts .pytest_cache $(VENV)/release-gradebook.db
+	rm -rf out artifacts .pytest_cache

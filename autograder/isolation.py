@@ -24,6 +24,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import glob
 import os
 import resource
 import signal
@@ -43,6 +44,8 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 
 # Shown empty to learner code, but for the course and Python when they live there.
 PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/root", "/home")
 PRIVATE_FILES = ("/etc/shadow", "/etc/gshadow")
+# All of the course folder that learner code sees (and Python's environment, if inside).
+COURSE_PARTS = ("lifecycle", "autograder", "datasets", "course")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
@@ -150,10 +153,13 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
     # what the learner's code needs (the course itself, or Python, when they live there)
     # and to its own scratch folder.
     keep = _needed_paths() + [os.path.realpath(scratch)]
+    _hide_all_but(_course_root(), keep)  # solutions, gradebooks, out/ of `make grade`, ...
     for folder in sorted({*PRIVATE_FOLDERS, os.path.realpath(tempfile.gettempdir())}):
         if os.path.isdir(folder) and not os.path.islink(folder):
             _hide_all_but(folder, keep)
-    for secret in PRIVATE_FILES:  # readable by root, and the sandbox of a root grader is uid 0
+    # Readable by root (the sandbox of a root grader is uid 0), and gradebooks kept in
+    # Python's environment (older `make release` left one there, with every hidden test).
+    for secret in (*PRIVATE_FILES, *glob.glob(os.path.join(sys.prefix, "*.db"))):
         if os.path.isfile(secret):
             _mount("/dev/null", secret, None, MS_BIND)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
@@ -169,11 +175,21 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
     return True
 
 
+def _course_root() -> str:
+    return os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def _needed_paths() -> list[str]:
-    """Folders the learner's process reads code or data from: this course and Python."""
-    course = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = [course, sys.prefix, sys.base_prefix, *sys.path]
-    return sorted({os.path.realpath(p) for p in paths if p and os.path.isabs(p)})
+    """What the learner's process reads code or data from: parts of this course, and Python.
+
+    Never the course folder as a whole, nor a folder that holds it: beside these
+    parts it keeps solutions, gradebooks and earlier grading output.
+    """
+    course = _course_root()
+    paths = [os.path.join(course, part) for part in COURSE_PARTS]
+    paths += [sys.prefix, sys.base_prefix, *sys.path]
+    real = {os.path.realpath(p) for p in paths if p and os.path.isabs(p)}
+    return sorted(p for p in real if not (course + "/").startswith(p.rstrip("/") + "/"))
 
 
 def _outermost(paths: list[str]) -> list[str]:

@@ -265,9 +265,9 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         lessons={(les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
                  for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")},
         db_url=config.CourseDirectory.db_url, config=config, limits=limits,
-        hide=sorted({str(ROOT / "solutions"), str(ROOT / "tests"), str(ROOT / ".git"),
-                     str(ROOT / "examples"), str(ROOT / "benchmarks"), str(ROOT / "docs"),
-                     str(out_path), str(Path(submissions).resolve())}))
+        # The sandbox shows only the course's lifecycle/, autograder/, datasets/ and
+        # course/ (autograder.isolation.COURSE_PARTS); these may lie anywhere.
+        hide=sorted({str(out_path), str(Path(submissions).resolve())}))
     jobs = _jobs(found, lessons, limits)
     # Match saved results per job, not per digest: two learners who submit identical
     # notebooks (two untouched releases, a shared solution) have the same digest, and a

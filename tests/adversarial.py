@@ -534,7 +534,7 @@ def cases(ctx: dict) -> list[Case]:
         Case("test_as_answer", "test cell turned into an answer cell",
              _nb(solved=("audit_missing",), edit=_test_as_answer),
              status=("tampered",), note="metadata"),
-        Case("reader", "reads instructor notebooks, .git, gradebook, other submissions, /tmp",
+        Case("reader", "reads instructor notebooks, .git, gradebooks (OUT, an earlier out/, the course root, the environment), other submissions, /tmp",
              lambda d, c: _nb({"audit_missing": READER.format(targets=c["read_targets"])})(d, c),
              note="nothing leaked to copy from"),
         Case("writer", "writes into lifecycle/, datasets/, OUT, submissions, site-packages, /tmp",

@@ -12,6 +12,7 @@ import html
 import re
 import shutil
 import subprocess
+import sys
 import sysconfig
 import time
 from pathlib import Path
@@ -41,6 +42,16 @@ def run(tmp_path_factory):
     shutil.copy(adv.SOLUTION, bait / f"{adv.NOTEBOOK}.ipynb")  # a stray copy, as in an instructor's /tmp
     tag = f"_adv_{base.name}"
     site = Path(sysconfig.get_paths()["purelib"])
+    # What an instructor's machine holds beside the course: the output of an earlier
+    # `make grade` in out/ (its gradebook and autograded notebooks hold hidden tests),
+    # the formgrader's gradebook at the course root, and a gradebook that an older
+    # `make release` left in the environment.
+    earlier = ROOT / "out" / f"earlier{tag}"
+    planted = [earlier / "gradebook.db", ROOT / f"gradebook{tag}.db", Path(sys.prefix) / f"release{tag}.db",
+               earlier / "autograded" / "someone" / adv.LESSON / f"{adv.NOTEBOOK}.ipynb"]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(adv.SOLUTION, path)
     ctx = {
         "read_targets": [str(adv.SOLUTION), str(ROOT / "solutions" / "*" / "*.ipynb"),
                          "../../solutions/*/*.ipynb", "../../../solutions/*/*.ipynb",
@@ -48,7 +59,8 @@ def run(tmp_path_factory):
                          str(out / "autograded" / "*" / "*" / "*.ipynb"),
                          str(out / ".work" / "unzipped" / "*" / "*" / "*.ipynb"),
                          str(subs / "good" / adv.LESSON / "*.ipynb"), str(bait / "*.ipynb"),
-                         "/tmp/*.db", "/tmp/*/*.db", "/tmp/*/*.ipynb"],
+                         "/tmp/*.db", "/tmp/*/*.db", "/tmp/*/*.ipynb",
+                         *(str(path) for path in planted), str(ROOT / "out" / "*" / "*.db")],
         "write_targets": [str(ROOT / "lifecycle" / f"{tag}.py"), str(ROOT / "datasets" / f"{tag}.csv"),
                           str(ROOT / "solutions" / f"{tag}.txt"), str(out / f"{tag}.txt"),
                           str(subs / f"{tag}.txt"), str(site / f"{tag}.pth"),
@@ -76,6 +88,9 @@ def run(tmp_path_factory):
            "cases": cases, "leftovers": leftovers}
     for path in ctx["write_targets"]:  # in case a write got through: never leave it in the tree
         Path(path).unlink(missing_ok=True)
+    shutil.rmtree(earlier, ignore_errors=True)
+    for path in planted[1:3]:
+        path.unlink(missing_ok=True)
 
 
 def test_run_exits_zero_within_its_time_bound(run):
