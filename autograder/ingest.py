@@ -30,12 +30,17 @@ class Found:
     notebooks: dict = field(default_factory=dict)  # (lesson, stem) -> path
     extra: dict = field(default_factory=dict)      # lesson -> [paths of unexpected notebooks]
     timestamps: dict = field(default_factory=dict)  # lesson -> text
+    stray: list = field(default_factory=list)      # notebooks outside <lesson>/ folders
     problem: str | None = None                    # the whole submission is unusable
 
 
 def _scan_folder(found: Found, folder: str, lessons: set[str]) -> None:
     for lesson in sorted(os.listdir(folder)):
         path = os.path.join(folder, lesson)
+        if lesson.endswith(".ipynb"):
+            found.stray.append(lesson)
+        if lesson not in lessons and os.path.isdir(path) and not os.path.islink(path):
+            found.stray += [f"{lesson}/{n}" for n in sorted(os.listdir(path)) if n.endswith(".ipynb")]
         if lesson not in lessons or not os.path.isdir(path) or os.path.islink(path):
             continue
         stamp = os.path.join(path, "timestamp.txt")
@@ -80,6 +85,8 @@ def _unzip(found: Found, zip_path: str, dest: str, lessons: set[str]) -> None:
             for info, path in members:
                 parts = path.parts[strip:]
                 if len(parts) != 2 or parts[0] not in lessons:
+                    if path.name.endswith(".ipynb"):
+                        found.stray.append(str(path))
                     continue
                 if not (parts[1].endswith(".ipynb") or parts[1] == "timestamp.txt"):
                     continue
@@ -87,9 +94,8 @@ def _unzip(found: Found, zip_path: str, dest: str, lessons: set[str]) -> None:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with archive.open(info) as src, open(target, "wb") as out:
                     out.write(src.read(MAX_ZIP_BYTES))
-    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, EOFError,
-            NotImplementedError) as error:
-        found.problem = f"the zip file could not be read: {error}"
+    except Exception as error:  # noqa: BLE001 - any damage (zlib.error, LZMAError, ...) is the zip's
+        found.problem = f"the zip file could not be read: {type(error).__name__}: {error}"
         return
     _scan_folder(found, dest, lessons)
 

@@ -119,7 +119,9 @@ def _jobs(found, lessons: list[str], limits: Limits) -> list[Job]:
                     job.status = "missing"
                     job.problem = f"{stem}.ipynb was not submitted" + (
                         f" (found {', '.join(o + '.ipynb' for o in others)}: notebooks must keep "
-                        "their names)" if others else "")
+                        "their names)" if others else "") + (
+                        f" (found {', '.join(learner.stray[:5])} elsewhere in the submission: "
+                        f"it must be {lesson}/{stem}.ipynb)" if learner.stray else "")
                 job.digest = _digest(job.path if not job.status else None, source, limits) + (
                     job.status or "")
                 jobs.append(job)

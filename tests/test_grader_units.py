@@ -109,6 +109,35 @@ def test_zip_ingest_rejects_escaping_paths_and_unwraps_lms_folders(tmp_path):
     assert not (tmp_path / "escape.ipynb").exists()
 
 
+def _corrupt_member(path, compression):
+    """A well-formed zip whose one member's compressed bytes are damaged."""
+    nb = json.dumps({"nbformat": 4, "cells": [], "metadata": {}, "x": "y" * 5000})
+    with zipfile.ZipFile(path, "w", compression=compression) as z:
+        z.writestr("01_preprocessing/preprocessing.ipynb", nb)
+    data = bytearray(path.read_bytes())
+    start = 30 + len("01_preprocessing/preprocessing.ipynb") + 40  # inside the compressed data
+    data[start:start + 40] = bytes(range(40))
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_zips_and_misplaced_notebooks_are_reported_per_learner(tmp_path):
+    subs, work = tmp_path / "subs", tmp_path / "work"
+    subs.mkdir()
+    _corrupt_member(subs / "deflated.zip", zipfile.ZIP_DEFLATED)
+    _corrupt_member(subs / "lzma.zip", zipfile.ZIP_LZMA)
+    nb = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+    with zipfile.ZipFile(subs / "bare.zip", "w") as z:  # the notebook without its lesson folder
+        z.writestr("preprocessing.ipynb", nb)
+    (subs / "dave" / "1_preprocessing").mkdir(parents=True)
+    (subs / "dave" / "1_preprocessing" / "preprocessing.ipynb").write_text(nb)
+    found, _ = find_submissions(str(subs), {"01_preprocessing"}, str(work))
+    by = {f.learner: f for f in found}
+    for name in ("deflated", "lzma"):
+        assert "could not be read" in by[name].problem
+    assert by["bare"].stray == ["preprocessing.ipynb"] and not by["bare"].notebooks
+    assert by["dave"].stray == ["1_preprocessing/preprocessing.ipynb"]
+
+
 def test_notebook_of_an_earlier_release_is_not_tampering():
     from nbgrader.utils import compute_checksum
 
