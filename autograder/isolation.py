@@ -42,7 +42,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 
 # Shown empty to learner code, but for the course and Python when they live there.
-PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/root", "/home")
+PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/root", "/home")
 PRIVATE_FILES = ("/etc/shadow", "/etc/gshadow")
 # All of the course folder that learner code sees (and Python's environment, if inside).
 COURSE_PARTS = ("lifecycle", "autograder", "datasets", "course")
@@ -163,6 +163,8 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
         if os.path.isfile(secret):
             _mount("/dev/null", secret, None, MS_BIND)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=0700")
+    if os.path.isdir("/dev/shm"):  # a private, writable one: multiprocessing (n_jobs) needs it
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_mb}m,mode=1777")
     # tempfile caches its folder (the grader's /tmp, now read-only) before the fork.
     tempfile.tempdir = scratch
     os.environ["TMPDIR"] = scratch

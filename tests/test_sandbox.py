@@ -118,3 +118,26 @@ def test_hidden_tests_never_take_the_instructors_tools_from_the_learner(extra, o
     result = run_notebook(submission, read_lesson(source), Limits(), root, [])
     assert not result.tests["test_double"]["passed"]
     assert not result.tests["test_more"]["passed"]
+
+
+def test_an_answer_may_use_several_processes():
+    # n_jobs=2 needs semaphores in /dev/shm, in the learner's process and in the tests'
+    # (which fits the estimators answers return).
+    cells = [("setup", "setup", SETUP),
+             ("answer", "answer", "import multiprocessing\n"
+                                  "from sklearn.datasets import make_classification\n"
+                                  "from sklearn.linear_model import LogisticRegression\n"
+                                  "from sklearn.model_selection import GridSearchCV, cross_val_score\n\n"
+                                  "lock = multiprocessing.Lock()\n"
+                                  "scores = cross_val_score(LogisticRegression(), *make_classification(\n"
+                                  "    60, random_state=0), cv=3, n_jobs=2)\n"
+                                  "search = GridSearchCV(LogisticRegression(), {'C': [0.1, 1.0]}, cv=2, n_jobs=2)"),
+             ("test", "test_scores", "check_true(len(scores) == 3, 'three scores')"),
+             ("test", "test_search", "from sklearn.datasets import make_classification\n"
+                                     "X, y = make_classification(60, random_state=0)\n"
+                                     "check_true(search.fit(X, y).best_score_ > 0.5, 'fits')")]
+    source = _lesson(cells)
+    root = tempfile.mkdtemp()
+    os.chmod(root, 0o711)
+    result = run_notebook(_lesson(cells), read_lesson(source), Limits(), root, [])
+    assert all(t["passed"] for t in result.tests.values()), result.tests
