@@ -68,11 +68,34 @@ def read_submission(data: bytes, source_ids: set[str]):
             raise Unreadable("the notebook has a cell whose source is not text")
         if not isinstance(cell.get("metadata", {}), dict):
             raise Unreadable("the notebook has a cell whose metadata is not an object")
+        _check_metadata(cell["metadata"])
     ids = {_nbgrader(c).get("grade_id") for c in cells} - {None}
     if not ids & source_ids:
         raise Unreadable("none of this lesson's exercises are in the notebook: is it the notebook "
                          "of another lesson, or a notebook created from scratch?")
     return nb
+
+
+_FLAGS = ("grade", "solution", "locked", "task")
+
+
+def _check_metadata(meta: dict) -> None:
+    """Refuse cell metadata of shapes nbgrader cannot read (it would fail mid-grading)."""
+    tags = meta.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise Unreadable("a cell's tags are not a list of words: was the notebook edited by hand?")
+    nbg = meta.get("nbgrader", {})
+    if not isinstance(nbg, dict):
+        raise Unreadable("a cell's nbgrader metadata is not an object: was the notebook edited by hand?")
+    wrong = [k for k in _FLAGS if k in nbg and not isinstance(nbg[k], bool)]
+    if "grade_id" in nbg and not isinstance(nbg["grade_id"], str):
+        wrong.append("grade_id")
+    if "points" in nbg and (isinstance(nbg["points"], bool)
+                            or not isinstance(nbg["points"], (int, float))):
+        wrong.append("points")
+    if wrong:
+        raise Unreadable(f"a cell's nbgrader metadata has values of the wrong kind ({', '.join(wrong)}): "
+                         "was the notebook edited by hand? Submit the notebook as Jupyter saved it")
 
 
 def _nbgrader(cell) -> dict:
@@ -121,11 +144,11 @@ def find_tampering(nb, source_nb) -> list[str]:
         if not gid or _released_as_is(cell, meta) and not meta.get("solution"):
             continue
         if gid not in source:
-            if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+            if any(meta.get(key) for key in _FLAGS):
                 findings.append(f"graded cell {gid!r} is not in the instructor's notebook")
             continue
         src_cell, src_meta = source[gid]
-        for key in ("grade", "solution", "locked"):
+        for key in _FLAGS:
             if bool(meta.get(key)) != bool(src_meta.get(key)):
                 findings.append(f"cell {gid!r}: metadata {key!r} was changed")
         if src_meta.get("grade") and float(meta.get("points", 0) or 0) != float(src_meta.get("points", 0) or 0):

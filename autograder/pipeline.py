@@ -150,13 +150,13 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
             data = f.read(MAX_READ)
         source_ids = {c.grade_id for c in lesson.cells if c.grade_id}
         nb = read_submission(data, source_ids)
+        tampering = find_tampering(nb, source_nb)
     except (Unreadable, OSError) as error:
         out.rows = _rows_for(lesson, "invalid", f"could not be graded: {error}")
         out.notes.append(f"could not be graded: {error}")
         out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
         out.seconds = time.monotonic() - start
         return out
-    tampering = find_tampering(nb, source_nb)
     resources = _resources(job, db_url)
     try:
         nb = _sanitize(nb, resources, config)

@@ -73,6 +73,28 @@ def test_unreadable_submissions_say_why(data, reason):
         read_submission(data, {"test_a"})
 
 
+@pytest.mark.parametrize("edit", [
+    lambda m: m["nbgrader"].update(grade_id=["test_a"]), lambda m: m.update(tags="setup"),
+    lambda m: m["nbgrader"].update(points="1"), lambda m: m["nbgrader"].update(grade="yes"),
+    lambda m: m.update(nbgrader=["grade"]),
+])
+def test_metadata_of_the_wrong_kind_is_unreadable_not_a_grader_error(edit):
+    nb = _demo_nb()
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={
+        "nbgrader": {"grade": False, "grade_id": "other", "locked": False, "solution": False}}))
+    edit(nb.cells[1].metadata)
+    with pytest.raises(Unreadable, match="edited by hand"):
+        read_submission(nbformat.writes(nb).encode(), {"test_a"})
+
+
+def test_an_invented_task_cell_is_tampering():
+    nb = _demo_nb()
+    nb.cells.append(nbformat.v4.new_markdown_cell("bonus", metadata={"nbgrader": {
+        "task": True, "grade": False, "solution": False, "locked": True, "grade_id": "bonus_task",
+        "points": 50}}))
+    assert any("bonus_task" in f for f in find_tampering(nb, _demo_nb()))
+
+
 def test_notebook_of_another_lesson_is_refused():
     data = nbformat.writes(_demo_nb()).encode()
     assert read_submission(data, {"test_a"})
