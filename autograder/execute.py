@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from nbformat.v4 import new_output
 
 from autograder import cgroups, isolation, wire
-from autograder.notebook import Lesson
+from autograder.notebook import Lesson, split_hidden, top_level_imports
 
 __all__ = ["RunResult", "run_notebook"]
 
@@ -293,8 +293,27 @@ class _Run:
             if what not in self.result.tampered:
                 self.result.tampered.append(str(what))
 
+    def prepare_learner(self, test) -> None:
+        """Run the imports of a test's public part in the learner's process.
+
+        In Jupyter, test cells run in the learner's kernel, so a later answer may
+        use a name a test imported (``accuracy_score``, say); only the imports are
+        run here, for the checks themselves run in the tests' process.
+        """
+        imports = top_level_imports(split_hidden(test.source)[0])
+        if not imports or self.learner_state != "alive":
+            return
+        wire.send(self.learner[1], {"op": "prepare", "source": imports})
+        try:
+            _wait(self.learner[1], self.cell_deadline())
+        except _Timeout:
+            self.stop_learner("timeout")
+        except _Dead:
+            self.stop_learner("killed")
+
     def run_test_cell(self, cell, grade_id: str) -> None:
         test = self.tests[grade_id]
+        self.prepare_learner(test)
         if self.learner_state != "alive":
             status = self.learner_state
             message = ("not run: your code ran past its time limit earlier in the notebook"

@@ -176,6 +176,10 @@ def _answer(shell, op, header: dict, blob: bytes, limit: int, baseline: dict) ->
         return _describe(shell, header["name"])
     if op == "call":
         return _call(shell, header["name"], blob, header.get("forbid"), header.get("hint"), limit)
+    if op == "prepare":  # the imports of a test cell: instructor code, run as Jupyter would
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            shell.run_cell(header["source"], store_history=False, silent=True)
+        return {}, b""
     return {"error": f"unknown op {op!r}"}, b""
 
 

@@ -194,6 +194,16 @@ def names_defined(source: str) -> set[str]:
     return names
 
 
+def top_level_imports(source: str) -> str:
+    """The import statements at the top level of a cell, as source."""
+    tree = _parse(source)
+    if tree is None:
+        return ""
+    text = _without_magics(source)
+    return "\n".join(ast.get_source_segment(text, node) or "" for node in tree.body
+                     if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
 def names_used(source: str) -> set[str]:
     """Return the non-builtin names a cell reads anywhere in its code."""
     tree = _parse(source)

@@ -141,3 +141,16 @@ def test_an_answer_may_use_several_processes():
     os.chmod(root, 0o711)
     result = run_notebook(_lesson(cells), read_lesson(source), Limits(), root, [])
     assert all(t["passed"] for t in result.tests.values()), result.tests
+
+
+def test_a_later_answer_may_use_what_an_earlier_test_imported():
+    # As in Jupyter, where test cells run in the learner's kernel.
+    cells = [("setup", "setup", SETUP),
+             ("answer", "first", "def double(x):\n    return 2 * x"),
+             ("test", "test_first", "from math import sqrt\ncheck_close(double(sqrt(4.0)), 4.0)"),
+             ("answer", "second", "def root_of_double(x):\n    return sqrt(double(x))"),
+             ("test", "test_second", "check_close(root_of_double(8.0), 4.0)")]
+    root = tempfile.mkdtemp()
+    os.chmod(root, 0o711)
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
+    assert all(t["passed"] for t in result.tests.values()), result.tests
