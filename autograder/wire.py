@@ -75,7 +75,7 @@ _SAFE = {
     "builtins": {"complex", "range", "slice", "set", "frozenset", "list", "dict", "tuple",
                  "bytearray", "bytes", "str", "int", "float", "bool", "object"},
     "datetime": {"datetime", "date", "time", "timedelta", "timezone"},
-    "collections": {"OrderedDict", "Counter", "deque"},
+    "collections": {"OrderedDict", "Counter", "deque", "defaultdict"},
     "copyreg": {"_reconstructor"},
     "_codecs": {"encode"},
     "decimal": {"Decimal"},
@@ -105,9 +105,10 @@ class _AnswerUnpickler(pickle.Unpickler):
             if callable(obj) and _RECONSTRUCTORS.match(name):  # Cython functions included
                 return obj
         raise RefusedAnswer(
-            f"the answer contains {module}.{name}, which is not data. Answers must be numbers, "
-            "strings, lists, dicts, numpy arrays, pandas objects or scikit-learn estimators; "
-            "a function, generator or class of your own cannot be graded.")
+            f"the answer contains {module}.{name}, which is not a kind of data the grader "
+            "accepts. Answers must be numbers, strings, lists, dicts, numpy arrays, pandas "
+            "objects or scikit-learn estimators; a function, generator or class of your own "
+            "cannot be graded.")
 
 
 def _methods_shadowed(obj) -> str | None:

@@ -1,6 +1,7 @@
 """Units of the grader: notebook roles, the answer loader, submission checks, zip ingest."""
 from __future__ import annotations
 
+import collections
 import json
 import os
 import pickle
@@ -30,7 +31,8 @@ class _Liar:
 
 
 @pytest.mark.parametrize("value", [np.arange(3.0), pd.DataFrame({"a": [1, 2]}), {"k": [1, (2, 3)]},
-                                   np.float32(1.5), "text", None])
+                                   np.float32(1.5), "text", None,
+                                   collections.defaultdict(float, {"recall": 0.5})])
 def test_answer_loader_accepts_data(value):
     back = load_answer(dump_answer(value))
     assert type(back) is type(value)
