@@ -59,9 +59,22 @@ def main(argv: list[str] | None = None) -> int:
 
         if _timestamp(args.due) is None:
             parser.error(f"--due {args.due!r} is not a date (e.g. 2026-11-20T18:00Z)")
+    subs, out = os.path.realpath(args.submissions), os.path.realpath(args.out)
+    if out == subs or out.startswith(subs + os.sep):
+        parser.error(f"--out {args.out} is inside {args.submissions}, where it would be read as a "
+                     "learner's submission; put it elsewhere (e.g. --out out/01)")
     limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
-    summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
-                          quiet=args.quiet, due=args.due)
+    try:
+        summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
+                              quiet=args.quiet, due=args.due)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted. Every notebook graded so far is saved in {args.out}; run the same "
+              "command again to grade the rest.", file=sys.stderr)
+        return 130
+    if not summary["notebooks"]:
+        print(f"No submissions found in {args.submissions}. It must hold one folder per learner, "
+              "<learner>/<lesson>/<notebook>.ipynb (as nbgrader collects them), or <learner>.zip "
+              "files; is it a single learner's folder?", file=sys.stderr)
     if not args.quiet:
         rate = summary["graded"] / summary["seconds"] * 60 if summary["seconds"] else 0
         print(f"Graded {summary['graded']} notebooks in {summary['seconds']:.1f} s "

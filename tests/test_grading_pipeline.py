@@ -179,6 +179,38 @@ def test_a_grader_fault_is_reported_then_graded_again_on_the_next_run(klass, par
     assert read_scores(out / "scores.csv") == expected
 
 
+def test_ctrl_c_says_how_to_resume(klass, tmp_path):
+    proc = subprocess.Popen([PYTHON, "-m", "autograder", "grade", str(klass), "--out",
+                             str(tmp_path / "out"), "--workers", "2"], cwd=ROOT, env=_env(),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+        for line in proc.stderr:
+            if line.startswith("graded "):
+                break
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        rest = proc.stderr.read()
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stderr.close()
+    assert proc.returncode == 130, rest[-2000:]
+    assert "run the same command again" in rest and "Traceback" not in rest
+
+
+def test_empty_or_misplaced_folders_get_a_clear_message(klass, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = subprocess.run([PYTHON, "-m", "autograder", "grade", str(empty), "--out", str(tmp_path / "o1")],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "No submissions found" in run.stderr
+    run = subprocess.run([PYTHON, "-m", "autograder", "grade", str(klass), "--out", str(klass / "out")],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "would be read as a learner" in run.stderr
+    assert not (klass / "out").exists()
+
+
 def test_lms_zip_with_a_wrapper_folder_is_graded_like_a_folder(parallel):
     out, scores, _ = parallel
     zipped = {k[1:]: v for k, v in scores.items() if k[0] == ZIPPED}
