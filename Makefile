@@ -33,6 +33,14 @@ test: setup
 	$(PY) -m pytest -n 2 --dist loadscope
 
 release: setup
+	@# Keep a copy of anything in course/ that release would overwrite (a learner's answers?).
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- course)" ]; then \
+	  keep=.lab/course-before-release-$$(date +%Y%m%d-%H%M%S); mkdir -p $$keep; \
+	  git status --porcelain -- course | cut -c4- | while read -r path; do \
+	    test -e "$$path" && mkdir -p "$$keep/$$(dirname "$$path")" && cp -r "$$path" "$$keep/$$path"; \
+	  done; \
+	  echo "course/ had changes; a copy of the changed files is in $$keep/"; \
+	fi
 	@for dir in course/*/; do \
 	  test -d solutions/$$(basename $$dir) || rm -rf $$dir; \
 	done
