@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_DIR = re.compile(r"^\d\d_[a-z0-9_]+$")
+# What Jupyter and file managers name a copy of ``name.ipynb``.
+COPY_NAME = re.compile(r"^(.+?)(?:-Copy\d*| \(\d+\)| copy(?: \d+)?)\.ipynb$", re.IGNORECASE)
 #: Set in the kernels that progress starts, so a ``show_progress()`` cell inside a
 #: checked notebook does not start another check.
 GUARD = "LIFECYCLE_PROGRESS_RUNNING"
@@ -262,6 +264,19 @@ def discover(course: Path | None = None, lesson: str | None = None) -> list[Path
     -------
     list of pathlib.Path
     """
+    return [nb for nb in _lesson_files(course, lesson) if not COPY_NAME.match(nb.name)]
+
+
+def copies(course: Path | None = None, lesson: str | None = None) -> list[Path]:
+    """Notebooks named like copies (``preprocessing (1).ipynb``, ``...-Copy1.ipynb``).
+
+    The grader looks only for a lesson notebook's released name, so a copy is
+    graded ``missing`` unless it is renamed.
+    """
+    return [nb for nb in _lesson_files(course, lesson) if COPY_NAME.match(nb.name)]
+
+
+def _lesson_files(course: Path | None, lesson: str | None) -> list[Path]:
     course = Path(course or os.environ.get("LIFECYCLE_COURSE_DIR") or ROOT / "course")
     if not course.is_dir():
         return []
@@ -270,6 +285,14 @@ def discover(course: Path | None = None, lesson: str | None = None) -> list[Path
         lessons = [d for d in lessons if d.name == lesson]
     return [nb for d in lessons for nb in sorted(d.glob("*.ipynb"))
             if not nb.name.startswith(".") and "-checkpoint" not in nb.name]
+
+
+def _warn_about_copies(course, lesson, file=None) -> None:
+    for nb in copies(course, lesson):
+        original = COPY_NAME.match(nb.name).group(1) + ".ipynb"
+        print(f"Note: {nb.parent.name}/{nb.name} looks like a copy and is not checked; only "
+              f"{nb.parent.name}/{original} is graded, so work in that one (or rename this one "
+              "to it).", file=file or sys.stdout)
 
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "not started": "TODO", "not run": "----",
@@ -383,6 +406,7 @@ def show_progress(lesson: str | None = None, *, course=None, force: bool = False
     if lesson is None and here is not None and LESSON_DIR.match(here.parent.name):
         lesson = here.parent.name
     paths = discover(Path(course) if course else None, lesson)
+    _warn_about_copies(Path(course) if course else None, lesson)
     print(f"Checking {len(paths)} notebook(s) from the saved files; this takes a while...",
           flush=True)
     reports = [check_notebook(p, timeout=timeout) for p in paths]
@@ -406,9 +430,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     paths = discover(args.course, args.lesson)
     if args.lesson and not paths:
-        print(f"No notebooks for lesson {args.lesson!r} in {args.course or 'course/'}.",
-              file=sys.stderr)
+        known = sorted({p.parent.name for p in discover(args.course)})
+        print(f"No notebooks for lesson {args.lesson!r} in {args.course or 'course/'}; "
+              f"lessons: {', '.join(known) or 'none'}.", file=sys.stderr)
         return 2
+    _warn_about_copies(args.course, args.lesson, file=sys.stderr)
     reports = []
     for path in paths:
         if not args.json:

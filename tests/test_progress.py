@@ -95,6 +95,16 @@ def test_discover_lists_lesson_notebooks_in_order(course):
     assert progress.discover(course / "missing") == []
 
 
+def test_copies_of_a_notebook_are_named_not_counted(tmp_path):
+    lesson = tmp_path / "01_first"
+    lesson.mkdir()
+    for name in ("first.ipynb", "first (1).ipynb", "first-Copy1.ipynb", "first copy.ipynb"):
+        (lesson / name).write_text("{}")
+    assert progress.discover(tmp_path) == [lesson / "first.ipynb"]
+    assert sorted(p.name for p in progress.copies(tmp_path)) == [
+        "first (1).ipynb", "first copy.ipynb", "first-Copy1.ipynb"]
+
+
 def test_each_test_cell_gets_a_verdict_under_its_exercise(first_report):
     rep = first_report
     assert rep.problem == ""
@@ -170,6 +180,7 @@ def test_cli(course):
     run = subprocess.run(cmd + ["--lesson", "09_nothing"], capture_output=True, text=True,
                          timeout=60, cwd=ROOT)
     assert run.returncode == 2 and "No notebooks for lesson '09_nothing'" in run.stderr
+    assert "lessons: 01_first, 02_loops" in run.stderr
 
 
 def test_cli_exit_0_when_everything_passes(tmp_path):
