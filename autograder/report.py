@@ -83,10 +83,10 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
             if r["status"] == "error" and r["score"] < r["max_score"]:
                 failures[(job["lesson"], r["exercise"], _first_line(r["message"]))] += 1
         bad = statuses & set(UNGRADED)
-        if bad:
-            why = "; ".join(dict.fromkeys(s.get("notes") or [])) or "see the feedback"
-            ungraded.append((job["learner"], job["lesson"], job["notebook"], ", ".join(sorted(bad)),
-                             why))
+        why = "; ".join(dict.fromkeys(s.get("notes") or []))
+        if bad or why:  # graded, but a cell ran past its limit, say: worth a look too
+            ungraded.append((job["learner"], job["lesson"], job["notebook"],
+                             ", ".join(sorted(bad)) or "graded, with a note", why or "see the feedback"))
     e = html.escape
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Grading report</title>",
@@ -106,7 +106,7 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
     for (lesson, exercise, message), count in failures.most_common(15):
         parts.append(f"<tr><td>{e(lesson)}</td><td>{e(exercise)}</td><td><code>{e(message)}</code>"
                      f"</td><td>{count}</td></tr>")
-    parts.append("</table><h2>Submissions that could not be graded normally</h2>")
+    parts.append("</table><h2>Submissions that could not be graded normally, or with notes</h2>")
     if ungraded:
         parts.append("<table><tr><th>learner</th><th>lesson</th><th>notebook</th><th>status</th>"
                      "<th>why</th></tr>")
