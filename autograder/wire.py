@@ -118,7 +118,8 @@ def _methods_shadowed(obj) -> str | None:
     cls = type(obj)
     for key in state:
         attr = inspect.getattr_static(cls, key, None) if isinstance(key, str) else None
-        if inspect.isroutine(attr) or isinstance(attr, (property, classmethod, staticmethod)):
+        # A property is a data descriptor: an instance value of that name is never used.
+        if inspect.isroutine(attr) or isinstance(attr, (classmethod, staticmethod)):
             return f"{cls.__name__}.{key}"
     return None
 
