@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from autograder.isolation import Limits
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+ISO_DUE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -57,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.due is not None:
         from autograder.gradebook import _timestamp
 
-        if _timestamp(args.due) is None:
-            parser.error(f"--due {args.due!r} is not a date (e.g. 2026-11-20T18:00Z)")
+        # ISO 8601 with a time only: 05/11/2026 reads as May 11 to a parser and as 5 November
+        # to half the world, and a bare date would mean the midnight that starts the day.
+        if not ISO_DUE.match(args.due.strip()) or _timestamp(args.due) is None:
+            parser.error(f"--due {args.due!r}: give a date and time as YYYY-MM-DDTHH:MM, with a zone "
+                         "or in UTC (e.g. 2026-11-20T18:00Z, 2026-11-20T23:59+01:00)")
     subs, out = os.path.realpath(args.submissions), os.path.realpath(args.out)
     if out == subs or out.startswith(subs + os.sep):
         parser.error(f"--out {args.out} is inside {args.submissions}, where it would be read as a "

@@ -172,3 +172,12 @@ def test_notebook_of_an_earlier_release_is_not_tampering():
     assert find_tampering(old, source) == []
     old.cells[0].source = "pass"  # edited after release: no longer matches its checksum
     assert find_tampering(old, source)
+
+
+@pytest.mark.parametrize("due", ["05/11/2026", "2026-11-20", "Nov 25 2026", "2026-13-01T10:00Z"])
+def test_an_ambiguous_or_bad_due_date_is_a_usage_error(due, tmp_path, capsys):
+    from autograder.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--due", due])
+    assert stop.value.code == 2 and "YYYY-MM-DDTHH:MM" in capsys.readouterr().err
