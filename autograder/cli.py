@@ -25,11 +25,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="grade only this lesson (repeatable); default: all found")
     grade.add_argument("--workers", type=int, default=None,
                        help="notebooks graded at once (default: number of cores)")
-    grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell or test")
+    grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell or test (default: %(default)g)")
     grade.add_argument("--notebook-timeout", type=float, default=300.0,
-                       help="seconds per notebook")
+                       help="seconds per notebook (default: %(default)g)")
     grade.add_argument("--memory-mb", type=int, default=3072,
-                       help="memory cap per grading process (MiB)")
+                       help="memory cap per grading process, in MiB (default: %(default)s)")
     grade.add_argument("--due", metavar="DATE",
                        help="due date of the lessons graded (e.g. 2026-11-20T18:00Z; UTC if no "
                        "zone): submissions whose timestamp.txt is later are marked late in the "

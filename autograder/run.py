@@ -92,6 +92,10 @@ def _work(job: Job, slot_dir: str) -> Outcome:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _digest(path: str | None, source: Path, limits: Limits) -> str:
     h = hashlib.sha256(f"{__version__}|{vars(limits)}".encode())
     h.update(source.read_bytes())
@@ -278,9 +282,9 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     reused = [state for _, state in loaded if state]
     todo = [j for j, state in loaded if not state]
     progress = Progress(len(todo), quiet=quiet)
-    progress.note(f"{len(jobs)} notebooks from {len(found)} learners in {len(lessons)} lessons; "
-                  f"{len(reused)} unchanged since the last run, {len(todo)} to grade with "
-                  f"{workers} workers")
+    progress.note(f"{_count(len(jobs), 'notebook')} from {_count(len(found), 'learner')} in "
+                  f"{_count(len(lessons), 'lesson')}; {len(reused)} unchanged since the last run, "
+                  f"{len(todo)} to grade with {_count(workers, 'worker')}")
     _preload()
     states = reused + _grade_all(todo, out_path, config, workers, progress)
     progress.done()
