@@ -508,7 +508,7 @@ def cases(ctx: dict) -> list[Case]:
              _nb(audit(MONKEYPATCH)),
              status=("tampered",), note="while running"),
         Case("equal_anything", "objects equal to anything, lying ndarray subclass and __array__",
-             _nb(EQUAL_ANYTHING), status=("error",), note="which is not data"),
+             _nb(EQUAL_ANYTHING), status=("error",), note="not a kind of data the grader accepts"),
         Case("exit_cell", "sys.exit then os._exit in an answer cell", _nb(
              {"stratified_split": EXIT_CELL}, solved=("audit_missing",)),
              ok=AUDIT, status=("killed",), note="process running"),
