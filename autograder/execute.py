@@ -266,8 +266,8 @@ class _Run:
         if self.learner_state != "alive":
             return
         pid, sock = self.learner
-        wire.send(sock, {"op": "run", "source": cell.source})
         try:
+            wire.send(sock, {"op": "run", "source": cell.source})
             reply, _ = _wait(sock, self.cell_deadline())
         except _Timeout:
             self.result.problems.append("a cell ran past its time limit")
@@ -276,7 +276,7 @@ class _Run:
             if time.monotonic() >= self.deadline or self.interrupt_learner() is None:
                 self.stop_learner("timeout")
             return
-        except _Dead:
+        except (_Dead, OSError):  # it died now, or after its last reply (a thread of its own)
             self.stop_learner("killed")
             cell.outputs.append(_error("DeadKernelError", "the process running your code stopped "
                                        "(it exited, crashed or ran out of memory)", []))
@@ -303,12 +303,12 @@ class _Run:
         imports = top_level_imports(split_hidden(test.source)[0])
         if not imports or self.learner_state != "alive":
             return
-        wire.send(self.learner[1], {"op": "prepare", "source": imports})
         try:
+            wire.send(self.learner[1], {"op": "prepare", "source": imports})
             _wait(self.learner[1], self.cell_deadline())
         except _Timeout:
             self.stop_learner("timeout")
-        except _Dead:
+        except (_Dead, OSError):
             self.stop_learner("killed")
 
     def run_test_cell(self, cell, grade_id: str) -> None:
@@ -325,8 +325,10 @@ class _Run:
         if self.verdict is None:
             self.start_verdict()
         vsock, lsock = self.verdict[1], self.learner[1]
-        wire.send(vsock, {"op": "test", "source": test.source, "grade_id": grade_id})
         deadline = self.cell_deadline()
+        if not self.to_verdict(cell, grade_id, {"op": "test", "source": test.source,
+                                                "grade_id": grade_id}):
+            return
         while True:
             left = deadline - time.monotonic()
             ready = select.select([vsock, lsock], [], [], max(left, 0))[0] if left > 0 else []
@@ -343,14 +345,13 @@ class _Run:
                                 "stopped during this test (it exited, crashed or ran out of memory)",
                                 "DeadKernelError")
                     return
-                wire.send(vsock, header, blob)
+                if not self.to_verdict(cell, grade_id, header, blob):
+                    return
                 continue
             try:
                 header, blob = wire.recv(vsock)
             except (wire.WireError, OSError):
-                self.stop_verdict()
-                self.record(cell, grade_id, False, "error", "the test could not complete on your "
-                            "answer (it used more memory or time than a test may)", "Error")
+                self.verdict_died(cell, grade_id)
                 return
             if header.get("to") == "learner":
                 try:
@@ -360,6 +361,19 @@ class _Run:
                 continue
             self.on_test_result(cell, grade_id, header)
             return
+
+    def to_verdict(self, cell, grade_id: str, header: dict, blob: bytes = b"") -> bool:
+        try:
+            wire.send(self.verdict[1], header, blob)
+            return True
+        except OSError:
+            self.verdict_died(cell, grade_id)
+            return False
+
+    def verdict_died(self, cell, grade_id: str) -> None:
+        self.stop_verdict()
+        self.record(cell, grade_id, False, "error", "the test could not complete on your "
+                    "answer (it used more memory or time than a test may)", "Error")
 
     def on_test_timeout(self, cell, grade_id: str) -> None:
         self.stop_verdict()

@@ -236,3 +236,21 @@ def test_home_folders_and_password_hashes_are_hidden():
         shutil.rmtree(secret, ignore_errors=True)
         shutil.rmtree(course, ignore_errors=True)
     assert code == 0, message
+
+
+def test_a_learner_that_dies_between_cells_is_killed_not_a_grader_error(tmp_path):
+    from autograder import execute
+
+    nb = _one_cell_notebook("import os, threading\nthreading.Timer(1.0, lambda: os._exit(0)).start()")
+    nb.cells.append(nbformat.v4.new_code_cell("print('never')"))
+    run = execute._Run(read_lesson(nb), isolation.Limits(), str(tmp_path), [])
+    try:
+        run.start_learner()
+        run.run_learner_cell(nb.cells[0])
+        assert run.learner_state == "alive"
+        time.sleep(2.5)  # its own thread ends it after its last reply
+        run.run_learner_cell(nb.cells[1])
+    finally:
+        run.stop_learner("done")
+    assert run.learner_state == "killed"
+    assert nb.cells[1].outputs[-1]["ename"] == "DeadKernelError"
