@@ -150,7 +150,7 @@ def enter_namespaces(hide: list[str], scratch: str, scratch_mb: int,
     # Temporary folders are shared with everything else on the machine (other gradebooks,
     # solution notebooks from earlier runs or tests, other workers' scratch), and home
     # folders hold keys and other course copies: hide what is in them, except the way to
-    # what the learner's code needs (the course itself, or Python, when they live there)
+    # what the learner's code needs (the course's parts, or Python, when they live there)
     # and to its own scratch folder.
     keep = _needed_paths() + [os.path.realpath(scratch)]
     _hide_all_but(_course_root(), keep)  # solutions, gradebooks, out/ of `make grade`, ...
