@@ -8,6 +8,7 @@ failed test), so nbgrader's ``SaveAutoGrades`` scores the result as usual.
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import signal
 import socket
@@ -111,7 +112,7 @@ def _spawn_learner(limits, scratch_root: str, hide: list[str], caps=None):
 
 
 def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str],
-                   instructor_names: set[str], hide=()):
+                   instructor_names: set[str], token: str, hide=()):
     def child(sock):
         import resource
 
@@ -125,10 +126,13 @@ def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str],
         # (no PID or network namespace: it forks helpers and needs neither).
         isolation.enter_namespaces(list(hide), scratch, max(64, limits.file_mb * 4),
                                    pids_and_network=False)
+        # It unpickles answers and runs estimators' code: no capability may be left to
+        # use should anything get through (reading other processes' /proc/PID/root, say).
+        isolation.drop_privileges()
         os.chdir(scratch)
         from autograder import verdict
 
-        verdict.serve(sock, setup, answers, instructor_names)
+        verdict.serve(sock, setup, answers, instructor_names, token)
 
     return _fork(child)
 
@@ -165,6 +169,8 @@ class SandboxError(RuntimeError):
 
 
 STARTUP_SECONDS = 30.0
+# What a learner's reply to a relayed request may say (autograder.learner: describe, call).
+REPLY_KEYS = ("ok", "ename", "evalue", "kind", "module", "type")
 
 
 def _started(role: str, spawn):
@@ -204,6 +210,8 @@ class _Run:
         self.deadline = self.start + limits.notebook_timeout
         self.learner = self.verdict = None
         self.caps = cgroups.Caps([])
+        # Marks the grader's own orders to the tests' process; learner code never sees it.
+        self.token = secrets.token_hex(16)
         self.learner_state = "alive"  # or "killed" or "timeout"
         self.setup = [c.source for c in lesson.cells if c.role == "setup"]
         self.tests = {c.grade_id: c for c in lesson.tests}
@@ -223,7 +231,7 @@ class _Run:
         def spawn():
             path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
             return _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names,
-                                  self.lesson.instructor_names, self.hide)
+                                  self.lesson.instructor_names, self.token, self.hide)
 
         self.verdict = _started("tests'", spawn)
 
@@ -327,8 +335,9 @@ class _Run:
         vsock, lsock = self.verdict[1], self.learner[1]
         deadline = self.cell_deadline()
         if not self.to_verdict(cell, grade_id, {"op": "test", "source": test.source,
-                                                "grade_id": grade_id}):
+                                                "grade_id": grade_id, "token": self.token}):
             return
+        asked = 0  # requests relayed to the learner and not answered yet
         while True:
             left = deadline - time.monotonic()
             ready = select.select([vsock, lsock], [], [], max(left, 0))[0] if left > 0 else []
@@ -345,7 +354,12 @@ class _Run:
                                 "stopped during this test (it exited, crashed or ran out of memory)",
                                 "DeadKernelError")
                     return
-                if not self.to_verdict(cell, grade_id, header, blob):
+                if not asked:  # learner code wrote to the grader's channel itself
+                    self.on_forged_message(cell, grade_id)
+                    return
+                asked -= 1
+                reply = {k: header[k] for k in REPLY_KEYS if k in header}
+                if not self.to_verdict(cell, grade_id, reply, blob):
                     return
                 continue
             try:
@@ -354,6 +368,7 @@ class _Run:
                 self.verdict_died(cell, grade_id)
                 return
             if header.get("to") == "learner":
+                asked += 1
                 try:
                     wire.send(lsock, header, blob)
                 except OSError:
@@ -361,6 +376,15 @@ class _Run:
                 continue
             self.on_test_result(cell, grade_id, header)
             return
+
+    def on_forged_message(self, cell, grade_id: str) -> None:
+        what = "the grader's channel (by writing a message nobody asked for)"
+        if what not in self.result.tampered:
+            self.result.tampered.append(what)
+        self.stop_learner("killed")
+        self.stop_verdict()
+        self.record(cell, grade_id, False, "killed", "your code wrote to the grader's channel; "
+                    "grading of this notebook stopped here", "Error")
 
     def to_verdict(self, cell, grade_id: str, header: dict, blob: bytes = b"") -> bool:
         try:

@@ -34,7 +34,8 @@ import struct
 import sys
 import tempfile
 
-__all__ = ["Limits", "confine", "describe", "enter_namespaces", "kill_tree", "protect_self"]
+__all__ = ["Limits", "confine", "describe", "drop_privileges", "enter_namespaces", "kill_tree",
+           "protect_self"]
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
@@ -289,6 +290,12 @@ def confine(limits: Limits, scratch: str, in_namespace: bool) -> None:
     os.environ.update(HOME=scratch, MPLCONFIGDIR=os.path.join(scratch, ".matplotlib"),
                       TMPDIR=scratch, PYTHONDONTWRITEBYTECODE="1")
     os.chdir(scratch)
+
+
+def drop_privileges() -> None:
+    """No capabilities and ``no_new_privs``, for a process that runs code on learners' data."""
+    _drop_capabilities()
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def protect_self() -> None:

@@ -199,14 +199,16 @@ def run_test(namespace: dict, link: _Link, cell: dict, answers: set[str], own: s
     return {"passed": True}
 
 
-def serve(sock, setup_sources: list[str], answers: set[str], instructor_names: set[str]) -> None:
+def serve(sock, setup_sources: list[str], answers: set[str], instructor_names: set[str],
+          token: str) -> None:
     """Run the setup cells, then test cells on request, until told to stop.
 
     ``instructor_names`` (:attr:`autograder.notebook.Lesson.instructor_names`)
     are never asked from the learner's process, even before the cell that
     binds them has run: a learner who moves a test cell, or defines a name
     that the public part of a test imports for its hidden part, must not be
-    able to supply the tests' own tools.
+    able to supply the tests' own tools. Orders without ``token`` (which only the
+    grader knows) end the process: nothing else may start a test here.
     """
     wire.send(sock, {"op": "ready"})
     link = _Link(sock)
@@ -223,7 +225,7 @@ def serve(sock, setup_sources: list[str], answers: set[str], instructor_names: s
             header, _ = wire.recv(sock)
         except (wire.WireError, OSError):
             return
-        if header.get("op") != "test":
+        if header.get("op") != "test" or header.get("token") != token:
             return
         outcome = run_test(namespace, link, header, answers, own)
         own |= {k for k in namespace if not k.startswith("__")} - answers

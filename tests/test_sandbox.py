@@ -154,3 +154,47 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported():
     os.chmod(root, 0o711)
     result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
     assert all(t["passed"] for t in result.tests.values()), result.tests
+
+
+FORGER = '''
+import os, pickle, socket
+from autograder import wire
+
+def center(x):
+    # Write orders of its own to the grader: "run this test code", "every test passes".
+    code = "import autograder.verdict as V\\nV.run_test = lambda *a, **k: {'passed': True}\\n"
+    frame = {"ok": True, "op": "test", "grade_id": "x", "source": f"exec({code!r})", "to": "grader",
+             "passed": True}
+    blob = pickle.dumps((0.0, (None,), {}))
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            s = socket.socket(fileno=os.dup(int(fd)))
+            for _ in range(3):
+                wire.send(s, frame, blob)
+    return x
+
+def apply_twice(f, v):
+    return 0
+'''
+
+
+def test_messages_the_learner_writes_to_the_grader_itself_are_refused():
+    passed, result = _grade(FORGER)
+    assert not any(ok for gid, ok in passed.items() if gid != "test_no_mutation"), passed
+    assert result.tampered and "nobody asked" in result.tampered[0]
+
+
+def test_the_tests_process_holds_no_capabilities():
+    cells = [("setup", "setup", SETUP),
+             ("answer", "answer", "x = 1"),
+             ("test", "test_caps", "eff = [ln.split()[1] for ln in open('/proc/self/status')\n"
+                                   "       if ln.startswith('CapEff')][0]\n"
+                                   "check_true(int(eff, 16) == 0, f'capabilities {eff}')")]
+    root = tempfile.mkdtemp()
+    os.chmod(root, 0o711)
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
+    assert result.tests["test_caps"]["passed"], result.tests
