@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
+import types
 from collections.abc import Callable, Iterable
 from unittest import mock
 
@@ -191,6 +193,45 @@ def _resolve(dotted: str):
     return importlib.import_module(module_name), attr
 
 
+def _code_objects(obj) -> set:
+    """The code a library function or class runs: the function's own, or its methods'.
+
+    A decorated function is known by the code it wraps, never by its wrapper's:
+    one wrapper's code serves every function a decorator wraps (scikit-learn's
+    parameter validation, say), so it would stand for all of them.
+    """
+    codes, stack, seen = set(), [obj], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        inner = getattr(item, "__wrapped__", None) or getattr(item, "func", None)
+        if inner is not None:
+            stack.append(inner)
+        elif isinstance(getattr(item, "__code__", None), types.CodeType):
+            codes.add(item.__code__)
+        if isinstance(item, type):
+            for value in vars(item).values():
+                stack.append(getattr(value, "__func__", value))
+    return codes
+
+
+@contextlib.contextmanager
+def _watch_calls(watched: dict, seen: list):
+    """Note every call into the code objects of ``watched`` (code -> name), however reached."""
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in watched:
+            seen.append(watched[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
 def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | None = None,
                  **kwargs):
     """Call ``func`` while the library functions it should replace are disabled.
@@ -198,7 +239,9 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
     A "from scratch" exercise is not done by calling the library: each dotted
     name in ``forbidden`` (e.g. ``"sklearn.metrics.f1_score"``) is replaced for
     the duration of the call, both in its module and wherever the answer's
-    module imported it under its own name.
+    module imported it under its own name; and a call that reaches the
+    library's code another way (a private module path, a default argument, a
+    copy of the function) is noticed by the code it runs.
 
     Returns
     -------
@@ -224,11 +267,13 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
                 f"{name}.\n  hint: {hint or 'write the computation with numpy instead.'}")
         return trip
 
+    watched, seen = {}, []
     with contextlib.ExitStack() as stack:
         namespace = getattr(func, "__globals__", {})
         for name in forbidden:
             module, attr = _resolve(name)
             original = getattr(module, attr)
+            watched.update(dict.fromkeys(_code_objects(original), name))
             if func is original or getattr(func, "func", None) is original:  # re-export, partial
                 tripwire(name)()
             stack.enter_context(mock.patch.object(module, attr, tripwire(name)))
@@ -239,5 +284,8 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
                 if cell.cell_contents is original:
                     cell.cell_contents = tripwire(name)
                     stack.callback(setattr, cell, "cell_contents", original)
-        result = func(*args, **kwargs)
+        with _watch_calls(watched, seen):
+            result = func(*args, **kwargs)
+    if seen:
+        tripwire(seen[0])()
     return result

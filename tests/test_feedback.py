@@ -1,6 +1,8 @@
 """The check helpers explain failures and accept correct alternatives."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,3 +75,28 @@ def test_forbid_calls_catches_direct_and_aliased_library_use():
     assert by_library([1], [1]) == 1.0  # restored afterwards
     with pytest.raises(CheckFailure, match="called"):  # the answer *is* the library function
         forbid_calls(accuracy_score, [1], [1], forbidden=["sklearn.metrics.accuracy_score"])
+
+
+def test_forbid_calls_sees_the_library_reached_another_way():
+    import types
+
+    import sklearn.metrics._classification as private
+    from sklearn.linear_model._logistic import LogisticRegression
+    from sklearn.metrics import accuracy_score
+
+    X, y = np.arange(20.0).reshape(-1, 1), np.array([0, 1] * 10)
+    copied = types.FunctionType(accuracy_score.__code__, accuracy_score.__globals__, "copy",
+                                accuracy_score.__defaults__, accuracy_score.__closure__)
+    answers = [
+        lambda y, p, _impl=accuracy_score: _impl(y, p),              # a default argument
+        lambda y, p: private.accuracy_score(y, p),                    # a private module path
+        lambda y, p, _box={"f": accuracy_score}: _box["f"](y, p),    # inside a container
+        lambda y, p: copied(y, p),                                     # a copy of the function
+    ]
+    for answer in answers:
+        with pytest.raises(CheckFailure, match="sklearn.metrics.accuracy_score"):
+            forbid_calls(answer, [1, 0], [1, 1], forbidden=["sklearn.metrics.accuracy_score"])
+    with pytest.raises(CheckFailure, match="LogisticRegression"):  # a class, by its private path
+        forbid_calls(lambda: LogisticRegression().fit(X, y), forbidden=[
+            "sklearn.linear_model.LogisticRegression"])
+    assert sys.getprofile() is None  # the watch ends with the call
