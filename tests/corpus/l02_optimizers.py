@@ -189,6 +189,13 @@ WRONG = [
         theta[i] = old + 0 * eps
         g[i] = (up - down) / (2 * eps)
     return g"""), ["test_numgrad_edge"]),
+    _v("ignores the eps it is given (a fixed 1e-6)", "numerical_gradient", NUMGRAD.format(body="""
+    theta = np.array(theta, dtype=float)
+    g = np.zeros_like(theta)
+    for i in range(theta.size):
+        s = np.zeros_like(theta); s[i] = 1e-6
+        g[i] = (f(theta + s) - f(theta - s)) / 2e-6
+    return g"""), ["test_numgrad_basic"]),
     _v("perturbs all coordinates at once", "numerical_gradient", NUMGRAD.format(body="""
     theta = np.array(theta, dtype=float)
     d = (f(theta + eps) - f(theta - eps)) / (2 * eps)
@@ -278,12 +285,28 @@ WRONG = [
     _v("bias correction with t fixed at 1", "adam",
        _adam(m_hat="m / (1 - beta1)", v_hat="v / (1 - beta2)"), ["test_adam_constant"]),
     _v("no square root on v_hat", "adam", _adam(step="m_hat / (v_hat + eps)"), ["test_adam_constant"]),
+    _v("ignores the eps it is given (a fixed 1e-8)", "adam", _adam(step="m_hat / (np.sqrt(v_hat) + 1e-8)"),
+       ["test_adam_two_steps"]),
     # 9. logistic regression
     _v("no L2 penalty (ignores C)", "fit_logistic_regression", _logreg(penalty="0 * theta", intercept=""),
        ["test_logreg_sklearn"]),
     _v("penalty lambda = 1/C instead of 1/(C n)", "fit_logistic_regression", _logreg(penalty="theta / C"),
        ["test_logreg_sklearn"]),
     _v("intercept penalised too", "fit_logistic_regression", _logreg(intercept=""), ["test_logreg_hidden"]),
+    _v("scipy's L-BFGS instead of its own adam", "fit_logistic_regression", """
+import numpy as np
+from scipy.optimize import minimize
+def fit_logistic_regression(X, y, C=1.0, n_steps=1000, lr=0.1):
+    X = np.asarray(X, dtype=float); y = np.asarray(y, dtype=float)
+    n = len(y)
+    Xb = np.c_[np.ones(n), X]
+    def objective(theta):
+        loss, g = log_loss_and_grad(theta, Xb, y)
+        w = theta.copy(); w[0] = 0.0
+        return loss + w @ w / (2 * C * n), g + w / (C * n)
+    return minimize(objective, np.zeros(Xb.shape[1]), jac=True, method="L-BFGS-B",
+                    options={"maxiter": 10000, "gtol": 1e-10}).x
+""", ["test_logreg_hidden"]),
     _v("no intercept column", "fit_logistic_regression",
        _logreg(design="X", intercept="        penalty = penalty + 0").replace(
            "[-1]", "[-1]\n    return np.r_[0.0, theta]").replace(
