@@ -7,6 +7,7 @@ or changed (by content hash of the submission, the lesson and the grader).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import hashlib
 import importlib
@@ -15,7 +16,9 @@ import multiprocessing
 import os
 import pkgutil
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -176,41 +179,78 @@ def _failed_outcome(job: Job, lesson, why: str) -> Outcome:
     return Outcome(job, rows, None, _feedback(source_nb_release(source_nb), job, rows, [why]), [why])
 
 
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the workers too: let them finish the notebook at hand (the
+    # parent stops handing out more), rather than break the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _interrupt_flag():
+    """A first Ctrl-C sets the flag (the run stops once the running notebooks are saved)."""
+    flag = threading.Event()
+
+    def on_interrupt(signum, frame):
+        if flag.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        flag.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: Ctrl-C keeps its default effect
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progress) -> list[dict]:
     slot_dir = tempfile.mkdtemp(prefix="autograder-")
     os.chmod(slot_dir, 0o711)
     states, pending, retried = [], list(jobs), set()
     try:
-        while pending:
-            ctx = multiprocessing.get_context("fork")
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = {pool.submit(_work, job, slot_dir): job for job in pending}
-                pending = []
-                for future in cf.as_completed(futures):
-                    job = futures[future]
-                    final = False  # unless the grader did its part
-                    try:
-                        outcome = future.result()
-                        final = True
-                    except cf.process.BrokenProcessPool:
-                        # keyed per job: identical notebooks of two learners share a digest
-                        if (job.learner, job.lesson, job.notebook) in retried:  # broke it twice
-                            lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
-                            outcome = _failed_outcome(job, lesson, "grading this notebook "
-                                                      "crashed the grader's worker")
-                        else:
-                            retried.add((job.learner, job.lesson, job.notebook))
-                            pending.append(job)
-                            continue
-                    except Exception as error:  # noqa: BLE001 - a grader bug: report, go on
-                        lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
-                        outcome = _failed_outcome(job, lesson, f"grader error: {error!r}")
-                    states.append(_store(out, config, outcome, final))
-                    progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
+        with _interrupt_flag() as interrupted:
+            _run_pools(pending, retried, states, out, config, workers, progress, slot_dir,
+                       interrupted)
     finally:
         shutil.rmtree(slot_dir, ignore_errors=True)
         cgroups.sweep()
     return states
+
+
+def _run_pools(pending, retried, states, out, config, workers, progress, slot_dir, interrupted):
+    while pending:
+        ctx = multiprocessing.get_context("fork")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                    initializer=_ignore_interrupts) as pool:
+            futures = {pool.submit(_work, job, slot_dir): job for job in pending}
+            pending = []
+            for future in cf.as_completed(futures):
+                if interrupted.is_set():
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise KeyboardInterrupt
+                job = futures[future]
+                final = False  # unless the grader did its part
+                try:
+                    outcome = future.result()
+                    final = True
+                except cf.process.BrokenProcessPool:
+                    # keyed per job: identical notebooks of two learners share a digest
+                    if (job.learner, job.lesson, job.notebook) in retried:  # broke it twice
+                        lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
+                        outcome = _failed_outcome(job, lesson, "grading this notebook "
+                                                  "crashed the grader's worker")
+                    else:
+                        retried.add((job.learner, job.lesson, job.notebook))
+                        pending.append(job)
+                        continue
+                except Exception as error:  # noqa: BLE001 - a grader bug: report, go on
+                    lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
+                    outcome = _failed_outcome(job, lesson, f"grader error: {error!r}")
+                states.append(_store(out, config, outcome, final))
+                progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
 
 
 def _write_scores(path: Path, states: list[dict]) -> None:
