@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from nbformat.v4 import new_output
 
 from autograder import cgroups, isolation, wire
-from autograder.notebook import Lesson, split_hidden, top_level_imports
+from autograder.notebook import Lesson
 
 __all__ = ["RunResult", "run_notebook"]
 
@@ -308,7 +308,7 @@ class _Run:
         use a name a test imported (``accuracy_score``, say); only the imports are
         run here, for the checks themselves run in the tests' process.
         """
-        imports = top_level_imports(split_hidden(test.source)[0])
+        imports = self.lesson.test_imports[test.grade_id]
         if not imports or self.learner_state != "alive":
             return
         try:

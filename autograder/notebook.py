@@ -18,6 +18,7 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import nbformat
@@ -56,7 +57,8 @@ class Lesson:
     def answers(self) -> list[Cell]:
         return [c for c in self.cells if c.role == "answer"]
 
-    @property
+    # The two below are read for every graded notebook: parse the instructor's cells once.
+    @cached_property
     def instructor_names(self) -> set[str]:
         """Names the setup and test cells (hidden parts included) bind, answers excepted.
 
@@ -68,6 +70,11 @@ class Lesson:
             if cell.role in ("setup", "test"):
                 names |= names_defined(cell.source)
         return names - self.answer_names
+
+    @cached_property
+    def test_imports(self) -> dict[str, str]:
+        """``grade_id`` -> the import statements of that test's public part, as source."""
+        return {c.grade_id: top_level_imports(split_hidden(c.source)[0]) for c in self.tests}
 
 
 def _role(cell) -> str:
