@@ -209,18 +209,17 @@ def _interrupt_flag():
 def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progress) -> list[dict]:
     slot_dir = tempfile.mkdtemp(prefix="autograder-")
     os.chmod(slot_dir, 0o711)
-    states, pending, retried = [], list(jobs), set()
     try:
         with _interrupt_flag() as interrupted:
-            _run_pools(pending, retried, states, out, config, workers, progress, slot_dir,
-                       interrupted)
+            return _run_pools(jobs, out, config, workers, progress, slot_dir, interrupted)
     finally:
         shutil.rmtree(slot_dir, ignore_errors=True)
         cgroups.sweep()
-    return states
 
 
-def _run_pools(pending, retried, states, out, config, workers, progress, slot_dir, interrupted):
+def _run_pools(jobs, out, config, workers, progress, slot_dir, interrupted) -> list[dict]:
+    """Grade ``jobs`` in worker pools; a job that broke its pool is retried in a new one."""
+    states, pending, retried = [], list(jobs), set()
     while pending:
         ctx = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
@@ -251,6 +250,7 @@ def _run_pools(pending, retried, states, out, config, workers, progress, slot_di
                     outcome = _failed_outcome(job, lesson, f"grader error: {error!r}")
                 states.append(_store(out, config, outcome, final))
                 progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
+    return states
 
 
 def _write_scores(path: Path, states: list[dict]) -> None:
