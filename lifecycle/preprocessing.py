@@ -22,6 +22,7 @@ __all__ = [
     "TARGET",
     "tidy_penguins",
     "load_penguins",
+    "penguins_pipeline",
     "noise_classification",
     "seed_article_rows",
     "plot_missingness",
@@ -86,6 +87,47 @@ def load_penguins() -> pd.DataFrame:
         344 rows; see :func:`tidy_penguins`.
     """
     return tidy_penguins(load_dataset("penguins_raw.csv"))
+
+
+def penguins_pipeline(model=None):
+    """Build the course's penguins model: lesson 01's preprocessing and a classifier.
+
+    This is the pipeline learners assemble in lesson 01 (``build_pipeline``),
+    tune in lesson 04 and serve in lesson 05: one object carried through the
+    lifecycle. Numeric columns are median-imputed then standardised;
+    categorical columns are imputed with their most frequent value then
+    one-hot encoded, an unseen category becoming all zeros rather than an
+    error, so a request with a missing ``sex`` or a new island still gets a
+    prediction.
+
+    Parameters
+    ----------
+    model : scikit-learn classifier, default=None
+        The final step; ``None`` means ``LogisticRegression(max_iter=1000)``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted, with steps ``"preprocess"`` (a ``ColumnTransformer`` with
+        ``"num"`` on :data:`NUMERIC_FEATURES` then ``"cat"`` on
+        :data:`CATEGORICAL_FEATURES`) and ``"model"``; it expects the columns
+        of :func:`tidy_penguins`.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")),
+                        ("scale", StandardScaler())])
+    categorical = Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
+                            ("encode", OneHotEncoder(handle_unknown="ignore"))])
+    preprocess = ColumnTransformer([("num", numeric, list(NUMERIC_FEATURES)),
+                                    ("cat", categorical, list(CATEGORICAL_FEATURES))])
+    if model is None:
+        model = LogisticRegression(max_iter=1000)
+    return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
 def noise_classification(n_samples: int = 100, n_features: int = 2000, *, seed: int = 0):

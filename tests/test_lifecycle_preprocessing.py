@@ -59,6 +59,26 @@ def test_load_penguins_equals_tidy_raw(raw):
     pd.testing.assert_frame_equal(pp.load_penguins(), pp.tidy_penguins(raw))
 
 
+def test_penguins_pipeline_predicts_for_a_missing_sex_and_an_unknown_island():
+    penguins = pp.load_penguins().dropna(subset=pp.NUMERIC_FEATURES)
+    X, y = penguins[pp.NUMERIC_FEATURES + pp.CATEGORICAL_FEATURES], penguins[pp.TARGET]
+    model = pp.penguins_pipeline().fit(X, y)
+    odd = X.iloc[:2].copy()
+    odd["sex"] = [np.nan, np.nan]
+    odd["island"] = ["Anvers", "Biscoe"]
+    assert set(model.predict(odd)) <= set(y)
+    assert model.score(X, y) > 0.95
+
+
+def test_penguins_pipeline_takes_the_given_final_step():
+    from sklearn.tree import DecisionTreeClassifier
+
+    tree = DecisionTreeClassifier(max_depth=2)
+    pipeline = pp.penguins_pipeline(tree)
+    assert pipeline.named_steps["model"] is tree
+    assert list(pipeline.named_steps) == ["preprocess", "model"]
+
+
 def test_noise_classification_shape_balance_and_seed():
     X, y = pp.noise_classification(60, 30, seed=4)
     assert X.shape == (60, 30) and y.shape == (60,)
