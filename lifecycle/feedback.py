@@ -39,6 +39,12 @@ __all__ = [
 _PACKAGE = str(Path(__file__).resolve().parent)
 
 
+def _is_learners(frame: traceback.FrameSummary) -> bool:
+    """Whether a frame is the learner's (or the test cell's), not lifecycle's or IPython's."""
+    path = str(Path(frame.filename).resolve())
+    return not path.startswith(_PACKAGE) and f"{Path('IPython', 'core')}" not in path
+
+
 class CheckFailure(AssertionError):
     """A check failed; the message says what was expected, what came back and why.
 
@@ -50,8 +56,7 @@ class CheckFailure(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         """The traceback IPython shows: the learner's frames, then the message."""
-        frames = [f for f in traceback.extract_tb(self.__traceback__)
-                  if not str(Path(f.filename).resolve()).startswith(_PACKAGE)]
+        frames = [f for f in traceback.extract_tb(self.__traceback__) if _is_learners(f)]
         lines = ["Traceback (most recent call last):", *(
             line.rstrip("\n") for line in traceback.format_list(frames))]
         return lines + [f"{type(self).__name__}: {self}"]

@@ -125,6 +125,7 @@ def test_a_failed_check_shows_the_learner_only_the_message_in_ipython():
     assert "your code called numpy.mean" in text
     assert "check_close(answer()" in text and "return np.mean(a)" in text  # the learner's lines
     assert "feedback.py" not in text and "_fail" not in text and "raise CheckFailure" not in text
+    assert "interactiveshell.py" not in text
 
 
 def test_the_graders_feedback_shows_only_the_test_cells_frames():
