@@ -18,8 +18,8 @@ import importlib
 import sys
 import traceback
 import types
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
