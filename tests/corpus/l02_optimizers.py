@@ -523,8 +523,6 @@ WRONG += [
        ["test_choose_lr"]),
     _v("learning rate: exactly 2 / L (oscillates, never settles)", "choose_learning_rate", CHOOSE.format(lr="2 / L"),
        ["test_choose_lr"]),
-    _v("learning rate: ten times too small, 0.1 / L", "choose_learning_rate", CHOOSE.format(lr="0.1 / L"),
-       ["test_choose_lr"]),
     _v("learning rate: a fixed 0.1 whatever the data", "choose_learning_rate", CHOOSE.format(lr="0.1"),
        ["test_choose_lr"]),
 ]
