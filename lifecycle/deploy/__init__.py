@@ -56,9 +56,20 @@ from lifecycle.deploy.bundle import (
 )
 from lifecycle.deploy.capacity import default_capacity, plan_capacity, usable_cores
 from lifecycle.deploy.cli import main
-from lifecycle.deploy.measure import measure_service, summarize_latency
+from lifecycle.deploy.measure import (
+    concurrency_curve,
+    health_under_slow_clients,
+    knee,
+    measure_service,
+    summarize_latency,
+)
 from lifecycle.deploy.openapi import openapi_document
-from lifecycle.deploy.plots import plot_avalanche, plot_latency, plot_status_codes
+from lifecycle.deploy.plots import (
+    plot_avalanche,
+    plot_concurrency_curve,
+    plot_latency,
+    plot_status_codes,
+)
 from lifecycle.deploy.prediction_log import LOG_FIELDS, log_records
 from lifecycle.deploy.proxy import ProxyError, error_pages, find_nginx, nginx_config
 from lifecycle.deploy.serving import default_log_path, free_port, running_service, serve
@@ -67,6 +78,7 @@ from lifecycle.deploy.validation import (
     MAX_BODY_BYTES,
     error_body,
     instances_frame,
+    json_records,
     parse_json_body,
     predict_payload,
     validate_instance,
@@ -74,6 +86,7 @@ from lifecycle.deploy.validation import (
 
 __all__ = [
     "build_bundle",
+    "concurrency_curve",
     "BundleError",
     "CATEGORICAL",
     "create_app",
@@ -84,7 +97,10 @@ __all__ = [
     "error_pages",
     "find_nginx",
     "free_port",
+    "health_under_slow_clients",
     "instances_frame",
+    "json_records",
+    "knee",
     "library_versions",
     "load_bundle",
     "LOG_FIELDS",
@@ -100,6 +116,7 @@ __all__ = [
     "penguins_frame",
     "plan_capacity",
     "plot_avalanche",
+    "plot_concurrency_curve",
     "plot_latency",
     "plot_status_codes",
     "predict_payload",

@@ -318,6 +318,40 @@ def verify_bundle(model_bytes: bytes, metadata: Mapping, versions: Mapping | Non
     return True
 
 
+def read_verified(path) -> tuple[bytes, dict]:
+    """Read a bundle's two files and run :func:`verify_bundle`, without unpacking the model.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The bundle folder.
+
+    Returns
+    -------
+    model_bytes, metadata : bytes, dict
+
+    Raises
+    ------
+    BundleError
+        Missing files, metadata that is not a JSON object, or a failed :func:`verify_bundle`.
+    """
+    path = Path(path)
+    model_file, metadata_file = path / MODEL_FILE, path / METADATA_FILE
+    for needed in (model_file, metadata_file):
+        if not needed.is_file():
+            raise BundleError(f"{needed} is missing: {path} is not a model bundle "
+                              "(create one with `python -m lifecycle.deploy train --out PATH`).")
+    try:
+        metadata = json.loads(metadata_file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{metadata_file} is not valid JSON: {error}") from None
+    if not isinstance(metadata, dict):
+        raise BundleError(f"{metadata_file} must hold a JSON object.")
+    model_bytes = model_file.read_bytes()
+    verify_bundle(model_bytes, metadata)
+    return model_bytes, metadata
+
+
 def load_bundle(path) -> dict:
     """Load a bundle written by :func:`save_bundle`, refusing anything suspicious.
 
@@ -334,25 +368,14 @@ def load_bundle(path) -> dict:
     Raises
     ------
     BundleError
-        Missing files, a failed :func:`verify_bundle`, types that ``skops``
-        does not trust, or a model whose input columns differ from the schema.
+        Missing files, a failed :func:`verify_bundle` (:func:`read_verified`),
+        types that ``skops`` does not trust, or a model whose input columns
+        differ from the schema.
     """
     import skops.io as sio
 
-    path = Path(path)
-    model_file, metadata_file = path / MODEL_FILE, path / METADATA_FILE
-    for needed in (model_file, metadata_file):
-        if not needed.is_file():
-            raise BundleError(f"{needed} is missing: {path} is not a model bundle "
-                              "(create one with `python -m lifecycle.deploy train --out PATH`).")
-    try:
-        metadata = json.loads(metadata_file.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{metadata_file} is not valid JSON: {error}") from None
-    if not isinstance(metadata, dict):
-        raise BundleError(f"{metadata_file} must hold a JSON object.")
-    model_bytes = model_file.read_bytes()
-    verify_bundle(model_bytes, metadata)
+    model_file = Path(path) / MODEL_FILE
+    model_bytes, metadata = read_verified(path)
     untrusted = [t for t in sio.get_untrusted_types(data=model_bytes) if t not in ALSO_TRUSTED]
     if untrusted:
         raise BundleError(f"{model_file} contains types skops does not trust: {untrusted}. "
@@ -364,4 +387,3 @@ def load_bundle(path) -> dict:
         raise BundleError(f"the model was fitted on columns {fitted} but the metadata's schema "
                           f"lists {names}; the two files do not belong together.")
     return {"model": model, "metadata": metadata}
-

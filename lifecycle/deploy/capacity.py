@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 import os
 
-#: Threads per worker of the default plan: a request spends about as long
-#: waiting (reading its body from nginx, writing its response and log line) as
-#: a tenth to a half of its CPU time, so ``ceil(wall / cpu)`` is 2.
+#: Threads per worker of the default plan: ``ceil(wall / cpu)`` for a request
+#: that waits (reading its body from nginx, writing its response and log line)
+#: at most as long as it computes.
 DEFAULT_THREADS = 2
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lifecycle.deploy.app import create_app
-from lifecycle.deploy.bundle import load_bundle
+from lifecycle.deploy.bundle import load_bundle, read_verified
 from lifecycle.deploy.capacity import default_capacity
 from lifecycle.deploy.proxy import ProxyError, find_nginx, write_nginx_files
 from lifecycle.deploy.validation import MAX_BODY_BYTES
@@ -97,7 +97,8 @@ def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int
         nginx is not installed (the message says how to install it) or
         exits at start-up.
     """
-    load_bundle(model_path)  # refuse a bad bundle before anything starts
+    # Refuse a tampered bundle before anything starts; gunicorn unpacks and checks it fully.
+    read_verified(model_path)
     default_workers, default_threads = default_capacity()
     workers, threads = workers or default_workers, threads or default_threads
     log_path = Path(log_path) if log_path else default_log_path()

@@ -234,6 +234,23 @@ def instances_frame(instances: Sequence[Mapping], features: Sequence[Mapping]) -
     return pd.DataFrame(columns)
 
 
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Return a frame's rows as a client would send them: plain values, missing as ``None``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Input rows, possibly with ``NaN``.
+
+    Returns
+    -------
+    records : list of dict
+        One dict per row; ``NaN`` becomes ``None`` (JSON ``null``), which the
+        service imputes.
+    """
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
