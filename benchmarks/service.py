@@ -80,6 +80,9 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
     percentiles = dict(re.findall(r"\b(50|99)(?:\.0+)?%\s+([\d.]+(?:us|ms|s))\b", out))
     errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|connect|read|write|timeout)"
                                             r"[: ]+(\d+)", out))
+    if set(percentiles) != {"50", "99"}:  # no request completed
+        return {"throughput_rps": 0.0, "p50_ms": float("inf"), "p99_ms": float("inf"),
+                "errors": max(errors, 1)}
     return {"throughput_rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50_ms": _ms(percentiles["50"]), "p99_ms": _ms(percentiles["99"]), "errors": errors}
 
@@ -154,7 +157,7 @@ def main(argv=None) -> int:
           f"{'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6}")
     for row in rows:
         seed_row, ours_row = row["seed"], row["ours"]
-        row["ratio"] = ours_row["throughput_rps"] / seed_row["throughput_rps"]
+        row["ratio"] = ours_row["throughput_rps"] / max(seed_row["throughput_rps"], 1e-9)
         print(f"{row['connections']:5d} | {seed_row['throughput_rps']:10.1f} {seed_row['p50_ms']:7.1f} "
               f"{seed_row['p99_ms']:7.1f} | {ours_row['throughput_rps']:10.1f} {ours_row['p50_ms']:7.1f} "
               f"{ours_row['p99_ms']:7.1f} | x{row['ratio']:5.2f}")
