@@ -25,13 +25,77 @@ def copy_of(saved, tmp_path):
 
 # --------------------------------------------------------------------------- data and bundle
 
-def test_penguins_frame_is_complete_and_tidy():
+def records(frame):
+    """Rows as JSON would carry them: missing values as None (null)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def test_penguins_frame_is_lesson_01s_table_with_its_missing_values():
+    from lifecycle.preprocessing import load_penguins
+
     frame = deploy.penguins_frame()
-    assert frame.shape == (333, 7)
-    assert not frame.isna().any().any()
-    assert set(frame["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
-    assert set(frame["sex"]) == {"female", "male"}
     assert list(frame.columns) == deploy.NUMERIC + deploy.CATEGORICAL + ["species"]
+    pd.testing.assert_frame_equal(frame, load_penguins()[list(frame.columns)])
+    assert frame.shape == (344, 7) and frame["sex"].isna().sum() > 0
+    assert set(frame["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    assert set(frame["sex"].dropna()) == {"female", "male"}
+
+
+def test_bundle_serves_lesson_01s_pipeline(bundle):
+    """Lesson 01 says lesson 05 serves its pipeline: the same steps and parameters, fitted."""
+    from sklearn.base import clone
+
+    from lifecycle.preprocessing import penguins_pipeline
+
+    def plain(value):
+        if hasattr(value, "get_params"):
+            return type(value).__name__
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    def structure(params):
+        return {key: plain(value) for key, value in params.items()}
+
+    assert structure(clone(bundle["model"]).get_params()) == structure(penguins_pipeline().get_params())
+    train = deploy.penguins_frame().dropna(subset=["species"])
+    assert bundle["metadata"]["n_train"] == round(0.75 * len(train))
+
+
+def test_bundle_answers_a_missing_sex_and_an_unknown_island(bundle):
+    """What lesson 01 promises: a missing sex is imputed, an unknown island encoded as unknown."""
+    for instance in ({k: v for k, v in GOOD.items() if k != "sex"}, dict(GOOD, sex=None),
+                     dict(GOOD, island="Atlantis"), {}):
+        status, body = deploy.predict_payload({"instances": [instance]}, bundle)
+        assert status == 200, body
+        assert body["predictions"][0] in ("Adelie", "Chinstrap", "Gentoo")
+    _, body = deploy.predict_payload({"instances": [dict(GOOD, sex=None)]}, bundle)
+    imputed = dict(GOOD, sex=bundle["model"].named_steps["preprocess"].named_transformers_["cat"]
+                   .named_steps["impute"].statistics_[1])
+    assert body["probabilities"] == deploy.predict_payload({"instances": [imputed]}, bundle)[1][
+        "probabilities"]
+
+
+def test_bundle_domain_records_training_ranges_and_categories(bundle):
+    meta = bundle["metadata"]
+    domain = meta["domain"]
+    assert domain["margin"] == deploy.RANGE_MARGIN
+    assert set(domain["numeric"]) == set(deploy.NUMERIC)
+    assert domain["categories"] == {f["name"]: f["values"] for f in meta["features"]
+                                    if f["type"] == "category"}
+    mass = domain["numeric"]["body_mass_g"]
+    width = mass["observed_max"] - mass["observed_min"]
+    assert math.isclose(mass["min"], mass["observed_min"] - domain["margin"] * width)
+    assert math.isclose(mass["max"], mass["observed_max"] + domain["margin"] * width)
+    assert json.loads(json.dumps(domain)) == domain
+
+
+def test_domain_from_frame_ignores_missing_values():
+    X = pd.DataFrame({"x": [1.0, np.nan, 3.0], "c": ["b", None, "a"]})
+    domain = deploy.domain_from_frame(X, ["c"], margin=0.25)
+    assert domain == {"margin": 0.25, "categories": {"c": ["a", "b"]},
+                      "numeric": {"x": {"observed_min": 1.0, "observed_max": 3.0,
+                                        "min": 0.5, "max": 3.5}}}
 
 
 def test_schema_from_frame_types_order_and_values():
@@ -150,33 +214,55 @@ def features(bundle):
     return bundle["metadata"]["features"]
 
 
+@pytest.fixture(scope="module")
+def domain(bundle):
+    return bundle["metadata"]["domain"]
+
+
 @pytest.mark.parametrize("change, name", [
     ({"bill_length_mm": True}, "bill_length_mm"),
     ({"bill_length_mm": "39.1"}, "bill_length_mm"),
-    ({"bill_length_mm": None}, "bill_length_mm"),
     ({"bill_length_mm": math.nan}, "bill_length_mm"),
     ({"body_mass_g": math.inf}, "body_mass_g"),
     ({"body_mass_g": -math.inf}, "body_mass_g"),
     ({"body_mass_g": [3750]}, "body_mass_g"),
-    ({"island": "Atlantis"}, "island"),
-    ({"island": "biscoe"}, "island"),
+    ({"body_mass_g": 10**400}, "body_mass_g"),
+    ({"body_mass_g": -(10**309)}, "body_mass_g"),
     ({"sex": 1}, "sex"),
-    ({"sex": None}, "sex"),
+    ({"island": ["Biscoe"]}, "island"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_validate_instance_reports_one_named_error(features, change, name):
     errors = deploy.validate_instance(dict(GOOD, **change), features)
     assert len(errors) == 1 and errors[0].startswith(name)
+    assert len(errors[0]) < 300  # a 400-digit number is not echoed whole
 
 
-def test_validate_instance_accepts_valid_and_integer_values(features):
-    assert deploy.validate_instance(GOOD, features) == []
-    assert deploy.validate_instance(dict(GOOD, flipper_length_mm=181, body_mass_g=3750), features) == []
+@pytest.mark.parametrize("change", [
+    {"bill_length_mm": None}, {"sex": None}, {"island": "Atlantis"}, {"island": "biscoe"},
+    {"flipper_length_mm": 181, "body_mass_g": 3750}, {"body_mass_g": 10**30},
+])
+def test_validate_instance_leaves_missing_and_unknown_values_to_the_pipeline(features, change):
+    assert deploy.validate_instance(dict(GOOD, **change), features) == []
+    assert deploy.validate_instance({}, features) == []
+
+
+@pytest.mark.parametrize("value, ok", [
+    (900.0, True), (8100, True), (899.999, False), (8100.001, False), (-5_000_000, False),
+    (3.75, False), (1.7e308, False), (10**400, False),
+])
+def test_validate_instance_refuses_values_outside_the_training_range(features, domain, value, ok):
+    assert domain["numeric"]["body_mass_g"]["min"] == 900.0
+    assert domain["numeric"]["body_mass_g"]["max"] == 8100.0
+    errors = deploy.validate_instance(dict(GOOD, body_mass_g=value), features, domain)
+    assert errors == [] if ok else (len(errors) == 1 and "body_mass_g" in errors[0])
+    if not ok and abs(value) < 1e300:
+        assert "[900, 8100]" in errors[0]
 
 
 def test_validate_instance_reports_every_problem(features):
     instance = {k: v for k, v in GOOD.items() if k not in ("sex", "island")}
-    instance.update(bill_length_mm=math.nan, extra=1)
+    instance.update(bill_length_mm=math.nan, bill_depth_mm="18", sex=2, extra=1)
     errors = deploy.validate_instance(instance, features)
     assert len(errors) == 4
     assert deploy.validate_instance([1, 2], features) != []
@@ -198,9 +284,11 @@ def test_validate_instance_reports_every_problem(features):
     (b"[Infinity]", "application/json", 400),
     (b"[-Infinity]", "application/json", 400),
     (b"\xff\xfe", "application/json", 400),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),
+    (b"[1" + b"0" * 5000 + b"]", "application/json", 400),
 ])
 def test_parse_json_body(body, ctype, status):
-    got, value = deploy.parse_json_body(body, ctype, max_bytes=1000)
+    got, value = deploy.parse_json_body(body, ctype, max_bytes=len(body) + 1)
     assert got == status
     if status != 200:
         assert value["status"] == status and value["error"]
@@ -216,10 +304,10 @@ def test_parse_json_body_size_limit_is_inclusive():
 
 @pytest.mark.parametrize("rows", [slice(0, 256), slice(256, None)])
 def test_predict_payload_answers_like_the_model(bundle, rows):
-    rows = deploy.penguins_frame()[deploy.NUMERIC + deploy.CATEGORICAL].iloc[rows].to_dict("records")
-    status, body = deploy.predict_payload({"instances": rows}, bundle)
+    frame = deploy.penguins_frame()[deploy.NUMERIC + deploy.CATEGORICAL].iloc[rows]
+    status, body = deploy.predict_payload({"instances": records(frame)}, bundle)
     assert status == 200
-    assert body["predictions"] == bundle["model"].predict(pd.DataFrame(rows)).tolist()
+    assert body["predictions"] == bundle["model"].predict(frame).tolist()
     assert body["model_version"] == "penguins-1.0.0"
     assert all(math.isclose(sum(p.values()), 1.0) for p in body["probabilities"])
     json.dumps(body, allow_nan=False)
@@ -242,7 +330,9 @@ def test_predict_payload_serves_a_regressor_without_probabilities():
     ([GOOD], 400), ({"rows": [GOOD]}, 400), ({"instances": GOOD}, 400), ({"instances": []}, 400),
     ({"instances": [GOOD], "x": 1}, 400), ("text", 400), (None, 400),
     ({"instances": [GOOD] * 5}, 413), ({"instances": [GOOD] * 4}, 200),
-    ({"instances": [GOOD, dict(GOOD, sex="M")]}, 422), ({"instances": [GOOD, 3]}, 422),
+    ({"instances": [GOOD, dict(GOOD, sex=0)]}, 422), ({"instances": [GOOD, 3]}, 422),
+    ({"instances": [GOOD, dict(GOOD, body_mass_g=3.75)]}, 422),
+    ({"instances": [GOOD, dict(GOOD, sex="M")]}, 200),
 ])
 def test_predict_payload_statuses(bundle, payload, status):
     got, body = deploy.predict_payload(payload, bundle, max_batch=4)
@@ -313,3 +403,39 @@ def test_cli_serve_refuses_a_tampered_bundle_before_binding(copy_of, capsys):
     (path / "model.skops").write_bytes((path / "model.skops").read_bytes() + b"\0")
     assert deploy.main(["serve", "--model", str(path), "--port", "1"]) == 2
     assert "refusing to serve" in capsys.readouterr().err
+
+
+def test_cli_serve_without_nginx_fails_closed_and_says_how_to_install_it(saved, monkeypatch, capsys):
+    import lifecycle.deploy.proxy as proxy
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(proxy, "NGINX_PLACES", ())
+    assert deploy.main(["serve", "--model", str(saved), "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "nginx is not installed" in err and "apt-get install nginx-light" in err
+    assert "--no-proxy" in err
+
+
+def test_plan_capacity_rule():
+    assert deploy.plan_capacity(10.0, 10.0, 2) == (2, 1)
+    assert deploy.plan_capacity(10.0, 15.0, 4) == (4, 2)
+    assert deploy.plan_capacity(4.0, 20.0, 1) == (1, 5)
+    for bad in [(0.0, 1.0, 2), (5.0, 4.0, 2), (1.0, 2.0, 0), (1.0, math.inf, 2), (1.0, 2.0, 1.5)]:
+        with pytest.raises(ValueError):
+            deploy.plan_capacity(*bad)
+
+
+def test_nginx_config_matches_the_application_limits(tmp_path):
+    text = deploy.nginx_config(host="127.0.0.1", port=8123, upstream_socket=tmp_path / "s.sock",
+                               workdir=tmp_path, max_body_bytes=deploy.MAX_BODY_BYTES)
+    assert f"client_max_body_size {deploy.MAX_BODY_BYTES};" in text
+    assert "listen 127.0.0.1:8123" in text and f"unix:{tmp_path / 's.sock'}" in text
+    for directive in ("client_header_timeout", "client_body_timeout", "keepalive_timeout",
+                      "proxy_request_buffering on", "worker_connections"):
+        assert directive in text
+    pages = deploy.error_pages(deploy.MAX_BODY_BYTES)
+    assert set(pages) >= {400, 405, 408, 413, 414, 494, 502}
+    assert all(f"error_page {code} /errors/{code}.json;" in text for code in pages)
+    assert all(json.loads(body)["status"] == (400 if code == 494 else code)
+               for code, body in pages.items())
+    assert str(deploy.MAX_BODY_BYTES) in json.loads(pages[413])["error"]

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from lifecycle.deploy import validation
+from lifecycle.deploy.openapi import openapi_document
 from lifecycle.deploy.prediction_log import _PredictionLog, log_records
 from lifecycle.deploy.validation import MAX_BATCH, MAX_BODY_BYTES, error_body
 
@@ -31,7 +32,8 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
     Returns
     -------
     app : flask.Flask
-        Routes ``GET /health``, ``GET /metadata``, ``POST /predict``. Every
+        Routes ``GET /health``, ``GET /metadata``, ``GET /openapi.json``
+        (:func:`~lifecycle.deploy.openapi.openapi_document`), ``POST /predict``. Every
         error, including 404, 405 and 413, is answered in JSON with
         ``{"error": ..., "status": ...}``; an unexpected failure is logged and
         answered with a JSON 500 that does not leak internals.
@@ -44,8 +46,10 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
     metadata = bundle["metadata"]
     public_metadata = {key: metadata[key] for key in
                        ("model_version", "features", "classes", "target", "metrics",
-                        "created", "training_data_sha256", "model_sha256", "libraries")
+                        "created", "training_data_sha256", "model_sha256", "libraries",
+                        "domain")
                        if key in metadata}
+    document = openapi_document(metadata, max_batch)
     log = _PredictionLog(log_path) if log_path else None
 
     def reply(status: int, body: Mapping) -> Response:
@@ -66,6 +70,10 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
     @app.get("/metadata")
     def describe():
         return reply(200, public_metadata)
+
+    @app.get("/openapi.json")
+    def describe_api():
+        return reply(200, document)
 
     @app.post("/predict")
     def predict():
@@ -88,7 +96,8 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
     @app.errorhandler(HTTPException)
     def http_error(error):
         messages = {
-            404: f"no route {request.path}; use GET /health, GET /metadata or POST /predict",
+            404: f"no route {request.path}; use GET /health, GET /metadata, "
+                 "GET /openapi.json or POST /predict",
             405: f"{request.method} is not allowed on {request.path}",
             413: f"request body larger than {max_body_bytes} bytes",
         }

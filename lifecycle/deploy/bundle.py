@@ -2,10 +2,32 @@
 
 A bundle is a folder with the fitted pipeline saved with :mod:`skops.io`
 (``model.skops``: no arbitrary code runs on load, unlike ``pickle``) and
-``metadata.json`` (model version, input schema, training-data hash, library
-versions, evaluation metrics, creation time and the SHA-256 of
-``model.skops``). :func:`load_bundle` refuses a bundle that fails
+``metadata.json``. :func:`load_bundle` refuses a bundle that fails
 :func:`verify_bundle`.
+
+The keys of ``metadata.json`` (a stable format: lesson 06 reads ``domain``):
+
+``model_version`` : str
+    e.g. ``"penguins-1.0.0"``; every prediction is logged with it.
+``features`` : list of dict
+    The input schema, in column order: ``{"name": str, "type": "number"}`` or
+    ``{"name": str, "type": "category", "values": [sorted str]}``.
+``domain`` : dict
+    What the training data covered, the service's range check
+    (:func:`domain_from_frame`): ``{"margin": float, "numeric": {name:
+    {"observed_min", "observed_max", "min", "max"}}, "categories": {name:
+    [values]}}``. ``min``/``max`` bound the accepted values: the observed
+    range widened by ``margin`` times its width on each side.
+``target``, ``classes`` : str, list of str
+    What is predicted, and the classes in the order of ``predict_proba``.
+``training_data_sha256``, ``n_train`` : str, int
+    SHA-256 of the training rows as CSV, and their number.
+``metrics`` : dict
+    ``accuracy``, ``macro_f1`` and ``n_test`` on the held-out split.
+``libraries`` : dict
+    Versions of Python and of :data:`TRACKED_LIBRARIES`.
+``created``, ``format``, ``model_sha256`` : str
+    UTC creation time, ``"skops"``, SHA-256 of ``model.skops``.
 """
 from __future__ import annotations
 
@@ -20,31 +42,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: Numeric input features of the reference model (penguin measurements).
-NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
-#: Categorical input features of the reference model.
-CATEGORICAL = ["island", "sex"]
-#: What the reference model predicts.
-TARGET = "species"
+from lifecycle.preprocessing import CATEGORICAL_FEATURES as CATEGORICAL
+from lifecycle.preprocessing import NUMERIC_FEATURES as NUMERIC
+from lifecycle.preprocessing import TARGET
+
 #: Keys ``metadata.json`` must hold.
-REQUIRED_METADATA = ("model_version", "features", "model_sha256", "libraries",
+REQUIRED_METADATA = ("model_version", "features", "domain", "model_sha256", "libraries",
                      "training_data_sha256", "metrics", "created")
+#: Accepted range of a numeric feature: its observed training range widened by
+#: this fraction of its width on each side.
+RANGE_MARGIN = 0.5
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 #: Libraries whose version is recorded in a bundle; the first two must match on load.
 TRACKED_LIBRARIES = ("scikit-learn", "numpy", "skops", "pandas")
 MUST_MATCH = ("scikit-learn", "numpy")
+#: Types loaded beyond skops's default trusted list: a fitted ``SimpleImputer``
+#: keeps the ``numpy.dtype`` of its training data, a description, not code.
+ALSO_TRUSTED = ("numpy.dtype",)
 
-_RAW_COLUMNS = {
-    "Culmen Length (mm)": "bill_length_mm",
-    "Culmen Depth (mm)": "bill_depth_mm",
-    "Flipper Length (mm)": "flipper_length_mm",
-    "Body Mass (g)": "body_mass_g",
-    "Island": "island",
-    "Sex": "sex",
-    "Species": "species",
-}
 
 
 class BundleError(ValueError):
@@ -52,23 +69,21 @@ class BundleError(ValueError):
 
 
 def penguins_frame() -> pd.DataFrame:
-    """Return the penguins table with the reference model's columns, complete rows only.
+    """Return the penguins the reference model learns from: lesson 01's tidy table.
 
     Returns
     -------
     frame : pandas.DataFrame
-        Columns :data:`NUMERIC`, :data:`CATEGORICAL` and ``species`` (``"Adelie"``,
-        ``"Chinstrap"``, ``"Gentoo"``); ``sex`` is ``"female"`` or ``"male"``.
-        333 rows: those with a missing measurement or an unrecorded sex are dropped.
+        Columns :data:`NUMERIC`, :data:`CATEGORICAL` and ``species``
+        (``"Adelie"``, ``"Chinstrap"``, ``"Gentoo"``) of
+        :func:`lifecycle.preprocessing.load_penguins`: all 344 rows (every
+        penguin has a species), missing measurements and sexes kept as
+        missing, for the pipeline's imputers to fill.
     """
-    from lifecycle.datasets import load_dataset
+    from lifecycle.preprocessing import load_penguins
 
-    raw = load_dataset("penguins_raw.csv")
-    frame = raw[list(_RAW_COLUMNS)].rename(columns=_RAW_COLUMNS)
-    frame["species"] = frame["species"].str.split().str[0]
-    frame["sex"] = frame["sex"].str.lower()
-    frame = frame[frame["sex"].isin(["female", "male"])].dropna()
-    return frame.reset_index(drop=True)
+    frame = load_penguins()[NUMERIC + CATEGORICAL + [TARGET]]
+    return frame[frame[TARGET].notna()].reset_index(drop=True)
 
 
 def schema_from_frame(X: pd.DataFrame, categorical: Sequence[str] = ()) -> list[dict]:
@@ -96,6 +111,42 @@ def schema_from_frame(X: pd.DataFrame, categorical: Sequence[str] = ()) -> list[
         else:
             features.append({"name": str(name), "type": "number"})
     return features
+
+
+def domain_from_frame(X: pd.DataFrame, categorical: Sequence[str] = (),
+                      margin: float = RANGE_MARGIN) -> dict:
+    """Record what the training inputs covered: numeric ranges and categories.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Training inputs.
+    categorical : sequence of str
+        Columns that hold categories; every other column is a number.
+    margin : float, default=RANGE_MARGIN
+        Fraction of a numeric feature's observed width added on each side to
+        give its accepted range.
+
+    Returns
+    -------
+    domain : dict
+        ``{"margin": margin, "numeric": {name: {"observed_min", "observed_max",
+        "min", "max"}}, "categories": {name: [sorted str]}}`` with plain
+        floats; missing values are ignored. A value outside ``[min, max]`` is
+        so far from anything seen in training (a body mass in kilograms, a
+        sign error) that the service refuses it rather than extrapolate.
+    """
+    numeric, categories = {}, {}
+    for name in X.columns:
+        column = X[name].dropna()
+        if name in categorical:
+            categories[str(name)] = sorted({str(v) for v in column})
+            continue
+        low, high = float(column.min()), float(column.max())
+        width = high - low
+        numeric[str(name)] = {"observed_min": low, "observed_max": high,
+                              "min": low - margin * width, "max": high + margin * width}
+    return {"margin": float(margin), "numeric": numeric, "categories": categories}
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -149,6 +200,7 @@ def build_bundle(model, X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
         "target": TARGET,
         "classes": [str(c) for c in getattr(model, "classes_", [])],
         "features": schema_from_frame(X_train, categorical),
+        "domain": domain_from_frame(X_train, categorical),
         "training_data_sha256": sha256_bytes(train.to_csv(index=False).encode()),
         "n_train": int(len(X_train)),
         "metrics": {
@@ -163,7 +215,13 @@ def build_bundle(model, X_train: pd.DataFrame, y_train, X_test: pd.DataFrame, y_
 
 
 def train_reference_bundle(seed: int = 0, version: str = "penguins-1.0.0") -> dict:
-    """Train the lesson's reference model: species from measurements, island and sex.
+    """Train the lesson's reference model: lesson 01's pipeline on the penguins.
+
+    The model is :func:`lifecycle.preprocessing.penguins_pipeline` (imputation,
+    scaling, one-hot encoding that ignores unknown categories, logistic
+    regression), fitted on :func:`penguins_frame`: only rows without a label
+    would be dropped; missing inputs are left to the imputers, so the service
+    answers a request with a missing ``sex`` as the pipeline was built to.
 
     Parameters
     ----------
@@ -177,23 +235,15 @@ def train_reference_bundle(seed: int = 0, version: str = "penguins-1.0.0") -> di
     bundle : dict
         See :func:`build_bundle`.
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from lifecycle.preprocessing import penguins_pipeline
 
     frame = penguins_frame()
     X, y = frame[NUMERIC + CATEGORICAL], frame[TARGET]
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=seed)
-    model = Pipeline([
-        ("prepare", ColumnTransformer([
-            ("scale", StandardScaler(), NUMERIC),
-            ("onehot", OneHotEncoder(handle_unknown="error"), CATEGORICAL),
-        ])),
-        ("classify", LogisticRegression(max_iter=1000)),
-    ]).fit(X_train, y_train)
+    model = penguins_pipeline().fit(X_train, y_train)
     return build_bundle(model, X_train, y_train, X_test, y_test, version=version)
 
 
@@ -268,6 +318,40 @@ def verify_bundle(model_bytes: bytes, metadata: Mapping, versions: Mapping | Non
     return True
 
 
+def read_verified(path) -> tuple[bytes, dict]:
+    """Read a bundle's two files and run :func:`verify_bundle`, without unpacking the model.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The bundle folder.
+
+    Returns
+    -------
+    model_bytes, metadata : bytes, dict
+
+    Raises
+    ------
+    BundleError
+        Missing files, metadata that is not a JSON object, or a failed :func:`verify_bundle`.
+    """
+    path = Path(path)
+    model_file, metadata_file = path / MODEL_FILE, path / METADATA_FILE
+    for needed in (model_file, metadata_file):
+        if not needed.is_file():
+            raise BundleError(f"{needed} is missing: {path} is not a model bundle "
+                              "(create one with `python -m lifecycle.deploy train --out PATH`).")
+    try:
+        metadata = json.loads(metadata_file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{metadata_file} is not valid JSON: {error}") from None
+    if not isinstance(metadata, dict):
+        raise BundleError(f"{metadata_file} must hold a JSON object.")
+    model_bytes = model_file.read_bytes()
+    verify_bundle(model_bytes, metadata)
+    return model_bytes, metadata
+
+
 def load_bundle(path) -> dict:
     """Load a bundle written by :func:`save_bundle`, refusing anything suspicious.
 
@@ -284,34 +368,22 @@ def load_bundle(path) -> dict:
     Raises
     ------
     BundleError
-        Missing files, a failed :func:`verify_bundle`, types that ``skops``
-        does not trust, or a model whose input columns differ from the schema.
+        Missing files, a failed :func:`verify_bundle` (:func:`read_verified`),
+        types that ``skops`` does not trust, or a model whose input columns
+        differ from the schema.
     """
     import skops.io as sio
 
-    path = Path(path)
-    model_file, metadata_file = path / MODEL_FILE, path / METADATA_FILE
-    for needed in (model_file, metadata_file):
-        if not needed.is_file():
-            raise BundleError(f"{needed} is missing: {path} is not a model bundle "
-                              "(create one with `python -m lifecycle.deploy train --out PATH`).")
-    try:
-        metadata = json.loads(metadata_file.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{metadata_file} is not valid JSON: {error}") from None
-    if not isinstance(metadata, dict):
-        raise BundleError(f"{metadata_file} must hold a JSON object.")
-    model_bytes = model_file.read_bytes()
-    verify_bundle(model_bytes, metadata)
-    untrusted = sio.get_untrusted_types(data=model_bytes)
+    model_file = Path(path) / MODEL_FILE
+    model_bytes, metadata = read_verified(path)
+    untrusted = [t for t in sio.get_untrusted_types(data=model_bytes) if t not in ALSO_TRUSTED]
     if untrusted:
         raise BundleError(f"{model_file} contains types skops does not trust: {untrusted}. "
                           "Refusing to load them.")
-    model = sio.loads(model_bytes)
+    model = sio.loads(model_bytes, trusted=list(sio.get_untrusted_types(data=model_bytes)))
     names = [f["name"] for f in metadata["features"]]
     fitted = [str(c) for c in getattr(model, "feature_names_in_", names)]
     if fitted != names:
         raise BundleError(f"the model was fitted on columns {fitted} but the metadata's schema "
                           f"lists {names}; the two files do not belong together.")
     return {"model": model, "metadata": metadata}
-

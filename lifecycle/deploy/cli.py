@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import lifecycle.deploy as package
 from lifecycle.deploy.bundle import BundleError, save_bundle, train_reference_bundle
-from lifecycle.deploy.serving import serve
+from lifecycle.deploy.proxy import ProxyError
+from lifecycle.deploy.serving import run_gunicorn, serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,14 +20,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--out", required=True, help="bundle folder to write")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--version", default="penguins-1.0.0")
-    run = commands.add_parser("serve", help="serve a bundle with gunicorn")
+    run = commands.add_parser("serve", help="serve a bundle: nginx in front of gunicorn")
     run.add_argument("--model", required=True, help="bundle folder to serve")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--workers", type=int, default=2)
-    run.add_argument("--threads", type=int, default=2,
-                     help="threads per worker (gunicorn's gthread worker when > 1)")
-    run.add_argument("--log", default="predictions.jsonl", help="prediction log (JSON lines)")
+    run.add_argument("--workers", type=_positive, default=None,
+                     help="gunicorn processes (default: one per usable core)")
+    run.add_argument("--threads", type=_positive, default=None,
+                     help="threads per gunicorn process (default: 2)")
+    run.add_argument("--log", default=None,
+                     help="prediction log, JSON lines (default: "
+                          "$XDG_STATE_HOME/lifecycle/predictions.jsonl, else "
+                          "~/.local/state/lifecycle/predictions.jsonl)")
+    run.add_argument("--no-proxy", action="store_true",
+                     help="serve gunicorn directly, without nginx: unprotected against slow "
+                          "clients; only where nginx cannot be installed")
+    run.add_argument("--bind", default=None, help=argparse.SUPPRESS)  # set by serve for gunicorn
     args = parser.parse_args(argv)
     if args.command == "train":
         bundle = train_reference_bundle(seed=args.seed, version=args.version)
@@ -36,9 +45,21 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(test accuracy {metrics['accuracy']:.3f})")
         return 0
     try:
-        serve(args.model, args.host, args.port, workers=args.workers, threads=args.threads,
-              log_path=args.log)
+        if args.bind:
+            run_gunicorn(args.model, args.bind, workers=args.workers or 1,
+                         threads=args.threads or 1, log_path=args.log)
+            return 0
+        return serve(args.model, args.host, args.port, workers=args.workers,
+                     threads=args.threads, log_path=args.log, proxy=not args.no_proxy)
     except BundleError as error:
         print(f"error: refusing to serve {args.model}: {error}", file=sys.stderr)
-        return 2
-    return 0
+    except ProxyError as error:
+        print(f"error: cannot start the proxy: {error}", file=sys.stderr)
+    return 2
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

@@ -80,3 +80,77 @@ def summarize_latency(latencies_s, elapsed_s: float) -> dict:
             "p95_ms": float(p95), "p99_ms": float(p99),
             "throughput_rps": float(ms.size / elapsed_s)}
 
+
+
+def concurrency_curve(url: str, payload: Mapping, levels=(1, 2, 4, 8, 16), *,
+                      n_requests: int = 48) -> list[dict]:
+    """Measure throughput and latency at several numbers of requests in flight.
+
+    Parameters
+    ----------
+    url : str
+        Base URL of a running service.
+    payload : dict
+        The ``/predict`` body sent every time.
+    levels : sequence of int
+        Client concurrencies, one run each.
+    n_requests : int
+        Requests per run.
+
+    Returns
+    -------
+    rows : list of dict
+        One :func:`summarize_latency` per level, with ``concurrency`` and
+        ``errors`` (requests that did not get a 200).
+    """
+    rows = []
+    for level in levels:
+        run = measure_service(url, payload, n_requests=n_requests, concurrency=level)
+        row = summarize_latency(run["latencies_s"], run["elapsed_s"])
+        row.update(concurrency=int(level), errors=sum(s != 200 for s in run["statuses"]))
+        rows.append(row)
+    return rows
+
+
+def knee(rows, fraction: float = 0.9) -> int:
+    """Return the smallest concurrency whose throughput reaches ``fraction`` of the best.
+
+    Beyond it, more requests in flight add queueing (latency) and almost no throughput.
+    """
+    best = max(r["throughput_rps"] for r in rows)
+    return min(r["concurrency"] for r in rows if r["throughput_rps"] >= fraction * best)
+
+
+def health_under_slow_clients(url: str, n_slow: int, *, timeout: float = 3.0) -> dict:
+    """Time ``GET /health`` while ``n_slow`` clients hold half-sent requests open.
+
+    Each slow client connects and sends the first line of a request, then
+    nothing more (a "slowloris" client); all are closed before returning.
+
+    Returns
+    -------
+    result : dict
+        ``answered`` (bool: a reply within ``timeout`` seconds) and
+        ``seconds`` (how long the probe took).
+    """
+    import socket
+
+    import requests
+
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    slow = []
+    try:
+        for _ in range(n_slow):
+            connection = socket.create_connection((host, int(port)), timeout=timeout)
+            connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
+            slow.append(connection)
+        time.sleep(0.2)  # let the server pick them up
+        start = time.perf_counter()
+        try:
+            answered = requests.get(url + "/health", timeout=timeout).status_code == 200
+        except requests.RequestException:
+            answered = False
+        return {"answered": answered, "seconds": time.perf_counter() - start}
+    finally:
+        for connection in slow:
+            connection.close()

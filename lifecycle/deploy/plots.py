@@ -105,3 +105,38 @@ def plot_avalanche(model_bytes: bytes, *, n_flips: int = 200, seed: int = 0, ax=
     ax.legend()
     return ax
 
+
+
+def plot_concurrency_curve(rows, knee_at: int | None = None):
+    """Throughput and p50/p99 latency against requests in flight, with the knee marked.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`~lifecycle.deploy.measure.concurrency_curve`.
+    knee_at : int, optional
+        Concurrency to mark (:func:`~lifecycle.deploy.measure.knee`).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    levels = [r["concurrency"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    left.plot(levels, [r["throughput_rps"] for r in rows], "o-")
+    left.set(xscale="log", xlabel="requests in flight (client concurrency)",
+             ylabel="throughput (requests/s)", title="throughput saturates ...")
+    right.plot(levels, [r["p50_ms"] for r in rows], "o-", label="p50")
+    right.plot(levels, [r["p99_ms"] for r in rows], "s--", label="p99")
+    right.set(xscale="log", xlabel="requests in flight (client concurrency)",
+              ylabel="latency (ms)", title="... then latency grows")
+    right.legend()
+    if knee_at is not None:
+        for ax in (left, right):
+            ax.axvline(knee_at, color="grey", linestyle=":", label="knee")
+    for ax in (left, right):
+        ax.set_xticks(levels, [str(v) for v in levels])
+    fig.tight_layout()
+    return fig

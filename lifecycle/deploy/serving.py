@@ -1,4 +1,4 @@
-"""Serving: run a bundle under gunicorn, or start that server in a subprocess and stop it."""
+"""Serving: nginx and gunicorn started, watched and stopped as one service, and a test harness."""
 from __future__ import annotations
 
 import contextlib
@@ -13,26 +13,41 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lifecycle.deploy.app import create_app
-from lifecycle.deploy.bundle import load_bundle
+from lifecycle.deploy.bundle import load_bundle, read_verified
+from lifecycle.deploy.capacity import default_capacity
+from lifecycle.deploy.proxy import ProxyError, find_nginx, write_nginx_files
+from lifecycle.deploy.validation import MAX_BODY_BYTES
 
 
-def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2,
-          threads: int = 2, log_path="predictions.jsonl", timeout: int = 30) -> None:
-    """Serve a bundle with gunicorn (blocks until the server stops).
+def default_log_path() -> Path:
+    """Return where ``serve`` appends predictions unless told otherwise.
 
-    The bundle is loaded and verified once in the master process, before any
-    port is bound, so a tampered bundle stops the service at start-up; the
-    workers inherit the loaded model.
+    ``$XDG_STATE_HOME/lifecycle/predictions.jsonl``, by default
+    ``~/.local/state/lifecycle/predictions.jsonl``: outside any repository,
+    and kept across runs (lesson 06 reads it).
+    """
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "lifecycle" / "predictions.jsonl"
+
+
+def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
+                 timeout: int = 30) -> None:
+    """Serve a bundle with gunicorn on ``bind`` (``HOST:PORT`` or ``unix:PATH``); blocks.
+
+    The bundle is loaded and verified once in the master process, before
+    anything is bound, so a tampered bundle stops the service at start-up;
+    the workers inherit the loaded model. ``gthread`` workers keep the
+    proxy's connections alive between requests.
     """
     from gunicorn.app.base import BaseApplication
 
-    bundle = load_bundle(model_path)
-    app = create_app(bundle, log_path=log_path)
+    app = create_app(load_bundle(model_path), log_path=log_path)
 
     class _Gunicorn(BaseApplication):
         def load_config(self):
-            options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "timeout": timeout, "graceful_timeout": 5, "preload_app": True,
+            options = {"bind": bind, "workers": workers, "threads": threads,
+                       "worker_class": "gthread", "timeout": timeout, "graceful_timeout": 5,
+                       "keepalive": 75, "backlog": 2048, "preload_app": True,
                        "accesslog": None, "loglevel": "warning"}
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -41,6 +56,134 @@ def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int
             return app
 
     _Gunicorn().run()
+
+
+def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int | None = None,
+          threads: int | None = None, log_path=None, proxy: bool = True) -> int:
+    """Serve a bundle: nginx on ``host:port`` in front of gunicorn on a unix socket.
+
+    Blocks until SIGINT (Ctrl-C) or SIGTERM, then stops nginx, then gunicorn
+    (letting running requests finish), and removes the run's temporary folder.
+    If either server exits on its own, the other is stopped too.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        The bundle; verified before anything starts.
+    host, port : str, int
+        The public address (nginx's).
+    workers, threads : int, optional
+        gunicorn processes and threads per process; by default
+        :func:`~lifecycle.deploy.capacity.default_capacity` (one worker per
+        usable core, two threads each).
+    log_path : str or path-like, optional
+        The prediction log; :func:`default_log_path` by default.
+    proxy : bool, default=True
+        ``False`` serves gunicorn directly on ``host:port``: only for a
+        machine without nginx, knowingly (slow clients can then hold every
+        thread).
+
+    Returns
+    -------
+    status : int
+        0 after a requested stop, else the exit status of the server that
+        stopped first.
+
+    Raises
+    ------
+    BundleError
+        The bundle fails verification.
+    ProxyError
+        nginx is not installed (the message says how to install it) or
+        exits at start-up.
+    """
+    # Refuse a tampered bundle before anything starts; gunicorn unpacks and checks it fully.
+    read_verified(model_path)
+    default_workers, default_threads = default_capacity()
+    workers, threads = workers or default_workers, threads or default_threads
+    log_path = Path(log_path) if log_path else default_log_path()
+    if not proxy:
+        run_gunicorn(model_path, f"{host}:{port}", workers=workers, threads=threads,
+                     log_path=log_path)
+        return 0
+    nginx = find_nginx()
+    with tempfile.TemporaryDirectory(prefix="lifecycle-serve-") as tmp:
+        workdir = Path(tmp)
+        socket_path = workdir / "gunicorn.sock"
+        config = write_nginx_files(workdir, host=host, port=port, upstream_socket=socket_path,
+                                   max_body_bytes=MAX_BODY_BYTES)
+        model = [sys.executable, "-m", "lifecycle.deploy", "serve", "--no-proxy",
+                 "--model", str(model_path), "--bind", f"unix:{socket_path}",
+                 "--workers", str(workers), "--threads", str(threads), "--log", str(log_path)]
+        print(f"serving http://{host}:{port}: nginx -> gunicorn ({workers} workers x {threads} "
+              f"threads) on {socket_path}; prediction log {log_path}; Ctrl-C stops", flush=True)
+        return _supervise(model, [nginx, "-p", str(workdir), "-c", str(config), "-e", "stderr"],
+                          socket_path)
+
+
+class _Stop(Exception):
+    """A stop signal arrived."""
+
+
+def _raise_stop(signum, frame):
+    raise _Stop(signum)
+
+
+def _supervise(model_command: Sequence[str], nginx_command: Sequence[str],
+               socket_path: Path) -> int:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    model = nginx = None
+    try:
+        # Children run in their own sessions, so a terminal's Ctrl-C reaches this
+        # process only, which stops them in order; they die with it if it is killed.
+        model = _spawn(model_command, env)
+        if not _wait_for_socket(model, socket_path):
+            return model.returncode or 1  # gunicorn said why on stderr
+        nginx = _spawn(nginx_command, env)
+        while True:
+            for process in (model, nginx):
+                if process.poll() is not None:
+                    if process is nginx and process.returncode:
+                        raise ProxyError(f"nginx exited with status {process.returncode}; "
+                                         "its messages are above")
+                    return process.returncode or 1
+            time.sleep(0.2)
+    except _Stop:
+        return 0
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if nginx is not None:
+            _stop(nginx, signal.SIGQUIT, grace=5.0)  # graceful: finish what is in flight
+        if model is not None:
+            _stop(model, signal.SIGTERM, grace=15.0)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's finally block still stops the children
+
+
+def _spawn(command: Sequence[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(list(command), env=env, start_new_session=True,
+                            preexec_fn=_die_with_parent)  # noqa: PLW1509 - no threads yet
+
+
+def _wait_for_socket(process: subprocess.Popen, socket_path: Path, timeout: float = 120.0) -> bool:
+    """Wait until gunicorn listens on its socket; ``False`` if it exited first."""
+    deadline = time.monotonic() + timeout
+    while not socket_path.exists():
+        if process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            raise ProxyError(f"gunicorn did not open {socket_path} within {timeout:.0f} s")
+        time.sleep(0.05)
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -62,8 +205,8 @@ class _Service:
 
 @contextlib.contextmanager
 def running_service(model_path, *, port: int | None = None, log_path=None, workers: int = 2,
-                    threads: int = 2,
-                    startup_timeout: float = 30.0, command: Sequence[str] | None = None,
+                    threads: int = 2, proxy: bool = True,
+                    startup_timeout: float = 60.0, command: Sequence[str] | None = None,
                     ready_path: str = "/health") -> Iterator[_Service]:
     """Start the service in a subprocess, wait until healthy, always stop it.
 
@@ -78,8 +221,9 @@ def running_service(model_path, *, port: int | None = None, log_path=None, worke
     workers : int
         gunicorn worker processes.
     threads : int
-        Threads per worker (more than 1 selects gunicorn's ``gthread`` worker,
-        which keeps connections alive).
+        Threads per worker.
+    proxy : bool, default=True
+        Serve behind nginx, as ``serve`` does; ``False`` passes ``--no-proxy``.
     startup_timeout : float
         Seconds to wait for the server to answer (see ``ready_path``).
     command : sequence of str, optional
@@ -111,7 +255,7 @@ def running_service(model_path, *, port: int | None = None, log_path=None, worke
         command = [sys.executable, "-m", "lifecycle.deploy", "serve", "--model", str(model_path),
                    "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
                    "--threads", str(threads),
-                   "--log", str(log_path)]
+                   "--log", str(log_path)] + ([] if proxy else ["--no-proxy"])
     command = [part.replace("{port}", str(port)) for part in command]
     output = open(Path(tmp.name) / "server.out", "w+b")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
@@ -150,11 +294,12 @@ def _tail(output, limit: int = 2000) -> str:
     return output.read().decode("utf-8", "replace")[-limit:]
 
 
-def _stop(process: subprocess.Popen, grace: float = 10.0) -> None:
+def _stop(process: subprocess.Popen, how: int = signal.SIGTERM, grace: float = 20.0) -> None:
+    """Signal a process group, wait ``grace`` seconds, then kill it."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)  # gunicorn stops its workers gracefully
+        os.killpg(process.pid, how)
     try:
         process.wait(grace)
     except subprocess.TimeoutExpired:

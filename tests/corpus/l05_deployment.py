@@ -175,34 +175,38 @@ def check_bundle(model_bytes, metadata, versions):
 
 # --------------------------------------------------------------------------- exercise 3
 _VALIDATE = '''
-def validate_instance(instance, features):
+def validate_instance(instance, features, domain):
     import math
     if not isinstance(instance, dict):
         {NOT_DICT}
     errors = []
     for feature in features:
         name = feature["name"]
-        if name not in instance:
-            errors.append(name + ": missing")
-            continue
+        {ABSENT}
         value = instance[name]
-        if value is None:
-            errors.append(name + ": null")
-        elif feature["type"] == "number":
+        if {NULL_BAD}:
+            continue
+        if feature["type"] == "number":
+            low, high = domain["numeric"][name]["min"], domain["numeric"][name]["max"]
             if {NUMBER_BAD}:
                 errors.append(name + ": not a number")
             elif {NOT_FINITE}:
                 errors.append(name + ": not finite")
+            elif {OUT_OF_RANGE}:
+                errors.append(name + ": out of range")
         elif {CATEGORY_BAD}:
-            errors.append(name + ": unknown category")
+            errors.append(name + ": not a string")
     {EXTRA}
     return errors{RETURN_SLICE}
 '''
 _DEFAULTS = {
     "NOT_DICT": 'return ["not an object"]',
+    "ABSENT": "if name not in instance:\n            continue",
+    "NULL_BAD": "value is None",
     "NUMBER_BAD": "not isinstance(value, (int, float)) or isinstance(value, bool)",
-    "NOT_FINITE": "not math.isfinite(value)",
-    "CATEGORY_BAD": 'not isinstance(value, str) or value not in feature["values"]',
+    "NOT_FINITE": "isinstance(value, float) and not math.isfinite(value)",
+    "OUT_OF_RANGE": "not low <= value <= high",
+    "CATEGORY_BAD": "not isinstance(value, str)",
     "EXTRA": ('names = {f["name"] for f in features}\n'
               '    errors += [k + ": not a feature" for k in instance if k not in names]'),
     "RETURN_SLICE": "",
@@ -217,41 +221,50 @@ def _validate(**changes):
 
 
 VALIDATE_BOOL = _validate(NUMBER_BAD="not isinstance(value, (int, float))")
-VALIDATE_NO_FINITE = _validate(NOT_FINITE="False")
+VALIDATE_NO_FINITE = _validate(NOT_FINITE="False", OUT_OF_RANGE="value == value and not low <= value <= high")
 VALIDATE_NO_EXTRA = _validate(EXTRA="pass")
 VALIDATE_FLOAT_PARSE = _validate(NUMBER_BAD="not isinstance(value, (int, float, str)) or isinstance(value, bool)",
-                                 NOT_FINITE="not math.isfinite(float(value))")
-VALIDATE_CASE = _validate(CATEGORY_BAD='str(value).lower() not in [v.lower() for v in feature["values"]]')
+                                 NOT_FINITE="not math.isfinite(float(value))",
+                                 OUT_OF_RANGE="not low <= float(value) <= high")
+VALIDATE_OVERFLOW = _validate(NOT_FINITE="not math.isfinite(value)")
+VALIDATE_NO_RANGE = _validate(OUT_OF_RANGE="False")
+VALIDATE_OPEN_RANGE = _validate(OUT_OF_RANGE="not low < value < high")
+VALIDATE_MISSING_IS_ERROR = _validate(ABSENT='if name not in instance:\n            errors.append(name + ": missing")\n            continue')
+VALIDATE_NULL_IS_ERROR = _validate(NULL_BAD='value is None and errors.append(name + ": null") is None')
+VALIDATE_UNKNOWN_CATEGORY = _validate(CATEGORY_BAD='not isinstance(value, str) or value not in feature["values"]')
 VALIDATE_FLOAT_ONLY = _validate(NUMBER_BAD="not isinstance(value, float)")
 VALIDATE_FIRST_ONLY = _validate(RETURN_SLICE="[:1]")
 VALIDATE_RAISES = _validate(NOT_DICT='raise TypeError("instance must be a dict")')
 VALIDATE_LIBRARY = '''
 from lifecycle import deploy as _d
 
-def validate_instance(instance, features):
-    return _d.validate_instance(instance, features)
+def validate_instance(instance, features, domain):
+    return _d.validate_instance(instance, features, domain)
 '''
 VALIDATE_RIGHT = '''
 import math
 from numbers import Real
 
-def validate_instance(instance, features):
+def validate_instance(instance, features, domain):
     if type(instance) is not dict:
         return ["instance: expected an object"]
     by_name = {f["name"]: f for f in features}
     errors = [f"{k}: unexpected key" for k in instance if k not in by_name]
     for name, f in by_name.items():
-        if name not in instance:
-            errors.append(f"{name}: missing")
-            continue
-        v = instance[name]
+        v = instance.get(name)
         if v is None:
-            errors.append(f"{name}: is null")
-        elif f["type"] == "number":
-            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
+            continue
+        if f["type"] == "number":
+            r = domain["numeric"][name]
+            if isinstance(v, bool) or not isinstance(v, Real):
+                errors.append(f"{name}: bad number")
+            elif isinstance(v, int):
+                if v < r["min"] or v > r["max"]:
+                    errors.append(f"{name}: out of range")
+            elif not (math.isfinite(v) and r["min"] <= v <= r["max"]):
                 errors.append(f"{name}: bad number {v!r}")
-        elif v not in f["values"] or not isinstance(v, str):
-            errors.append(f"{name}: bad category {v!r}")
+        elif type(v) is not str:
+            errors.append(f"{name}: bad category")
     return errors
 '''
 
@@ -265,11 +278,14 @@ def handle_predict(payload, bundle, max_batch=256):
         return 400, {"error": "'instances' must be a non-empty list"}
     if {TOO_MANY}:
         return 413, {"error": "too many instances"}
+    meta = bundle["metadata"]
     for i, instance in enumerate(instances):
-        errors = validate_instance(instance, bundle["metadata"]["features"])
+        errors = validate_instance(instance, meta["features"], meta["domain"])
         if errors:
             return {INVALID_STATUS}, {"error": f"instance {i}: " + "; ".join(errors)}
-    predictions = bundle["model"].predict(pd.DataFrame(instances))
+    names = [f["name"] for f in meta["features"]]
+    X = {FRAME}
+    predictions = bundle["model"].predict(X)
     return 200, {"predictions": {PREDICTIONS}, "model_version": {VERSION}}
 '''
 _HANDLE_DEFAULTS = {
@@ -277,6 +293,7 @@ _HANDLE_DEFAULTS = {
     "EMPTY": " or not instances",
     "TOO_MANY": "len(instances) > max_batch",
     "INVALID_STATUS": "422",
+    "FRAME": "pd.DataFrame([[np.nan if r.get(n) is None else r[n] for n in names] for r in instances], columns=names)",
     "PREDICTIONS": "predictions.tolist()",
     "VERSION": 'bundle["metadata"]["model_version"]',
 }
@@ -296,18 +313,21 @@ HANDLE_400_INVALID = _handle(INVALID_STATUS="400")
 HANDLE_EMPTY_OK = _handle(EMPTY="")
 HANDLE_EXTRA_KEYS_OK = _handle(KEYS_BAD='"instances" not in payload')
 HANDLE_NO_BATCH_LIMIT = _handle(TOO_MANY="False")
+HANDLE_NONE_PASSED = _handle(FRAME="pd.DataFrame(instances, columns=names)")
 HANDLE_CRASHES = '''
 def handle_predict(payload, bundle, max_batch=256):
     instances = payload["instances"]
     if len(instances) > max_batch:
         return 413, {"error": "too many"}
+    meta = bundle["metadata"]
     for i, instance in enumerate(instances):
-        if validate_instance(instance, bundle["metadata"]["features"]):
+        if validate_instance(instance, meta["features"], meta["domain"]):
             return 422, {"error": f"instance {i} is invalid"}
     if not instances:
         return 400, {"error": "empty"}
-    return 200, {"predictions": bundle["model"].predict(pd.DataFrame(instances)).tolist(),
-                 "model_version": bundle["metadata"]["model_version"]}
+    names = [f["name"] for f in meta["features"]]
+    X = pd.DataFrame([[np.nan if r.get(n) is None else r[n] for n in names] for r in instances], columns=names)
+    return 200, {"predictions": bundle["model"].predict(X).tolist(), "model_version": meta["model_version"]}
 '''
 HANDLE_LIBRARY = '''
 from lifecycle.deploy import predict_payload
@@ -327,11 +347,15 @@ def handle_predict(payload, bundle, max_batch=256):
         return 400, {"error": "empty batch"}
     if len(rows) - max_batch > 0:
         return 413, {"error": f"at most {max_batch}"}
-    bad = [i for i, r in enumerate(rows) if validate_instance(r, meta["features"])]
+    bad = [i for i, r in enumerate(rows) if validate_instance(r, meta["features"], meta["domain"])]
     if bad:
-        return 422, {"error": f"instance {bad[0]} is invalid: {validate_instance(rows[bad[0]], meta['features'])}"}
-    names = [f["name"] for f in meta["features"]]
-    X = pd.DataFrame([[r[n] for n in names] for r in rows], columns=names)
+        return 422, {"error": f"instance {bad[0]} is invalid"}
+    columns = {}
+    for f in meta["features"]:
+        values = [r.get(f["name"]) for r in rows]
+        columns[f["name"]] = pd.Series([np.nan if v is None else v for v in values],
+                                       dtype=float if f["type"] == "number" else object)
+    X = pd.DataFrame(columns)
     return 200, {"model_version": meta["model_version"],
                  "predictions": list(map(str, bundle["model"].predict(X)))}
 '''
@@ -421,14 +445,12 @@ _GOOD = ('{"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 1
 _SPECS = '''
 def bad_requests():
     good = ''' + _GOOD + '''
-    without_sex = {k: v for k, v in good.items() if k != "sex"}
     specs = {
         "not_json": {"data": "bill_length_mm=39.1", "content_type": "text/plain", "status": 415},
-        "missing_feature": {"json": {"instances": [without_sex]}, "status": 422},
         "extra_feature": {"json": {"instances": [dict(good, beak="orange")]}, "status": 422},
         "wrong_type": {"json": {"instances": [dict(good, body_mass_g="3750")]}, "status": 422},
-        "null_value": {"json": {"instances": [dict(good, island=None)]}, "status": 422},
-        "unknown_category": {"json": {"instances": [dict(good, island="Atlantis")]}, "status": 422},
+        "category_not_string": {"json": {"instances": [dict(good, island=3)]}, "status": 422},
+        "out_of_range": {"json": {"instances": [dict(good, body_mass_g=3.75)]}, "status": 422},
         "empty_batch": {"json": {"instances": []}, "status": 400},
         "oversized_batch": {"json": {"instances": [good] * 257}, "status": 413},
         "wrong_method": {"method": "GET", "path": "/predict", "status": 405},
@@ -443,18 +465,21 @@ def _specs(change: str) -> str:
     return _SPECS.replace("CHANGE", change)
 
 
-SPECS_500 = _specs('specs["missing_feature"]["status"] = 500')
-SPECS_400_FOR_422 = _specs('specs["unknown_category"]["status"] = 400')
-SPECS_TWO_PROBLEMS = _specs('specs["missing_feature"]["json"] = {"instances": [dict(without_sex, beak=1)]}')
+SPECS_500 = _specs('specs["wrong_type"]["status"] = 500')
+SPECS_400_FOR_422 = _specs('specs["out_of_range"]["status"] = 400')
+SPECS_TWO_PROBLEMS = _specs('specs["extra_feature"]["json"] = {"instances": [dict(good, beak=1, island=2)]}')
 SPECS_OVERSIZED_INVALID = _specs(
-    'specs["oversized_batch"]["json"] = {"instances": [without_sex] * 300}')
-SPECS_MISSING_CATEGORY = _specs('del specs["null_value"]')
+    'specs["oversized_batch"]["json"] = {"instances": [dict(good, sex=1)] * 300}')
+SPECS_MISSING_CATEGORY = _specs('del specs["out_of_range"]')
 SPECS_METHOD_404 = _specs('specs["wrong_method"]["status"] = 404')
-SPECS_WRONG_TYPE_IS_CATEGORY = _specs(
-    'specs["wrong_type"]["json"] = {"instances": [dict(good, sex="M")]}')
+SPECS_UNKNOWN_CATEGORY_AS_BAD = _specs(
+    'specs["category_not_string"]["json"] = {"instances": [dict(good, island="Atlantis")]}')
+SPECS_MISSING_AS_BAD = _specs(
+    'specs["wrong_type"]["json"] = {"instances": [{k: v for k, v in good.items() if k != "body_mass_g"}]}')
 SPECS_RIGHT = _specs(
     'specs["not_json"] = {"data": "{not json", "content_type": "application/json", "status": 400}\n'
-    '    specs["wrong_type"] = {"json": {"instances": [dict(good, island=3)]}, "status": 422}\n'
+    '    specs["wrong_type"] = {"json": {"instances": [dict(good, bill_depth_mm=[18.7])]}, "status": 422}\n'
+    '    specs["out_of_range"] = {"json": {"instances": [dict(good, flipper_length_mm=-181)]}, "status": 422}\n'
     '    specs["wrong_method"] = {"method": "put", "status": 405}\n'
     '    specs["oversized_batch"] = {"json": {"instances": [good] * 1000}, "status": 413}')
 
@@ -519,6 +544,39 @@ def latency_summary(latencies_s, elapsed_s):
             "throughput_rps": float(np.float32(ms.size) / np.float32(elapsed_s))}
 '''
 
+# --------------------------------------------------------------------------- exercise 8
+_PLAN = '''
+def plan_workers(cpu_ms, wall_ms, cores):
+    import math
+    {GUARD}
+    return {PLAN}
+'''
+_PLAN_GUARD = ('if not isinstance(cores, int) or cores < 1 or not (math.isfinite(cpu_ms) and '
+               'math.isfinite(wall_ms) and 0 < cpu_ms <= wall_ms):\n        raise ValueError("bad")')
+
+
+def _plan(plan, guard=_PLAN_GUARD):
+    return _PLAN.replace("{GUARD}", guard).replace("{PLAN}", plan)
+
+
+PLAN_GUNICORN_RULE = _plan("2 * cores + 1, math.ceil(wall_ms / cpu_ms)")
+PLAN_ONE_THREAD = _plan("cores, 1")
+PLAN_FLOAT_THREADS = _plan("cores, wall_ms / cpu_ms")
+PLAN_PROCESSES_ONLY = _plan("cores * math.ceil(wall_ms / cpu_ms), 1")
+PLAN_ROUNDED_DOWN = _plan("cores, max(1, int(wall_ms / cpu_ms))")
+PLAN_TOO_MANY_THREADS = _plan("cores, 4 * math.ceil(wall_ms / cpu_ms)")
+PLAN_NO_GUARD = _plan("cores, math.ceil(wall_ms / cpu_ms)", guard="pass")
+PLAN_LIBRARY = '''
+from lifecycle.deploy import plan_capacity
+
+def plan_workers(cpu_ms, wall_ms, cores):
+    return plan_capacity(cpu_ms, wall_ms, cores)
+'''
+PLAN_FEWEST_WORKERS = _plan(
+    "(min(cores, math.ceil(cores * wall_ms / cpu_ms / math.ceil(wall_ms / cpu_ms))), "
+    "math.ceil(wall_ms / cpu_ms))")
+PLAN_FLOOR_DIVISION = _plan("cores, int(-(-wall_ms // cpu_ms))")
+
 WRONG = [
     _v("describe_features keeps NaN as a category", {"describe_features": DESCRIBE_NAN},
        ["test_describe_features_edge"]),
@@ -547,21 +605,31 @@ WRONG = [
        ["test_check_bundle_versions"]),
 
     _v("validate_instance accepts booleans as numbers", {"validate_instance": VALIDATE_BOOL},
-       ["test_validate_types"]),
+       ["test_validate_hidden"]),
     _v("validate_instance accepts NaN and infinity", {"validate_instance": VALIDATE_NO_FINITE},
        ["test_validate_types"]),
     _v("validate_instance ignores extra keys", {"validate_instance": VALIDATE_NO_EXTRA},
        ["test_validate_basic", "test_validate_hidden"]),
     _v("validate_instance accepts numbers sent as strings", {"validate_instance": VALIDATE_FLOAT_PARSE},
        ["test_validate_types"]),
-    _v("validate_instance compares categories case-insensitively", {"validate_instance": VALIDATE_CASE},
+    _v("validate_instance overflows on a huge integer (math.isfinite on an int)",
+       {"validate_instance": VALIDATE_OVERFLOW}, ["test_validate_types"]),
+    _v("validate_instance has no range check", {"validate_instance": VALIDATE_NO_RANGE},
+       ["test_validate_basic", "test_validate_types"]),
+    _v("validate_instance refuses values on the ends of the range", {"validate_instance": VALIDATE_OPEN_RANGE},
+       ["test_validate_types", "test_validate_hidden"]),
+    _v("validate_instance refuses an absent feature the pipeline imputes",
+       {"validate_instance": VALIDATE_MISSING_IS_ERROR}, ["test_validate_basic"]),
+    _v("validate_instance refuses null", {"validate_instance": VALIDATE_NULL_IS_ERROR},
        ["test_validate_types"]),
+    _v("validate_instance refuses an unknown category", {"validate_instance": VALIDATE_UNKNOWN_CATEGORY},
+       ["test_validate_basic", "test_validate_types"]),
     _v("validate_instance rejects integers", {"validate_instance": VALIDATE_FLOAT_ONLY},
        ["test_validate_types"]),
     _v("validate_instance reports only the first problem", {"validate_instance": VALIDATE_FIRST_ONLY},
        ["test_validate_hidden"]),
     _v("validate_instance raises on a non-dict instance", {"validate_instance": VALIDATE_RAISES},
-       ["test_validate_types"]),
+       ["test_validate_types", "test_validate_hidden"]),
     _v("validate_instance calls lifecycle.deploy.validate_instance", {"validate_instance": VALIDATE_LIBRARY},
        ["test_validate_hidden"]),
 
@@ -581,6 +649,8 @@ WRONG = [
        ["test_handle_predict_errors", "test_handle_predict_hidden"]),
     _v("handle_predict crashes on a payload without 'instances'", {"handle_predict": HANDLE_CRASHES},
        ["test_handle_predict_errors"]),
+    _v("handle_predict passes None to the pipeline (an unknown category, not a missing value)",
+       {"handle_predict": HANDLE_NONE_PASSED}, ["test_handle_predict_hidden"]),
     _v("handle_predict calls lifecycle.deploy.predict_payload", {"handle_predict": HANDLE_LIBRARY},
        ["test_handle_predict_hidden"]),
 
@@ -598,9 +668,9 @@ WRONG = [
     _v("parse_body calls lifecycle.deploy.parse_json_body", {"parse_body": PARSE_LIBRARY},
        ["test_parse_body_edge"]),
 
-    _v("bad_requests expects a 500 for a missing feature", {"bad_requests": SPECS_500},
+    _v("bad_requests expects a 500 for a wrong type", {"bad_requests": SPECS_500},
        ["test_bad_requests_statuses"]),
-    _v("bad_requests expects 400 for an unknown category", {"bad_requests": SPECS_400_FOR_422},
+    _v("bad_requests expects 400 for an out-of-range value", {"bad_requests": SPECS_400_FOR_422},
        ["test_bad_requests_statuses"]),
     _v("bad_requests tests two problems in one request", {"bad_requests": SPECS_TWO_PROBLEMS},
        ["test_bad_requests_targeted"]),
@@ -610,8 +680,10 @@ WRONG = [
        ["test_bad_requests_statuses"]),
     _v("bad_requests expects 404 for a wrong method", {"bad_requests": SPECS_METHOD_404},
        ["test_bad_requests_statuses"]),
-    _v("bad_requests uses an unknown category as the wrong-type case",
-       {"bad_requests": SPECS_WRONG_TYPE_IS_CATEGORY}, ["test_bad_requests_targeted"]),
+    _v("bad_requests sends an unknown island, which the pipeline accepts",
+       {"bad_requests": SPECS_UNKNOWN_CATEGORY_AS_BAD}, ["test_bad_requests_statuses"]),
+    _v("bad_requests leaves a feature out, which the pipeline imputes",
+       {"bad_requests": SPECS_MISSING_AS_BAD}, ["test_bad_requests_statuses"]),
 
     _v("latency_summary computes throughput as 1/mean latency", {"latency_summary": LAT_ONE_OVER_MEAN},
        ["test_latency_summary_basic"]),
@@ -627,6 +699,23 @@ WRONG = [
        ["test_latency_summary_edge"]),
     _v("latency_summary calls lifecycle.deploy.summarize_latency", {"latency_summary": LAT_LIBRARY},
        ["test_latency_summary_edge"]),
+
+    _v("plan_workers uses gunicorn's 2*cores+1 workers", {"plan_workers": PLAN_GUNICORN_RULE},
+       ["test_plan_workers_properties"]),
+    _v("plan_workers gives each worker one thread", {"plan_workers": PLAN_ONE_THREAD},
+       ["test_plan_workers_properties"]),
+    _v("plan_workers returns a float thread count", {"plan_workers": PLAN_FLOAT_THREADS},
+       ["test_plan_workers_properties"]),
+    _v("plan_workers uses processes instead of threads", {"plan_workers": PLAN_PROCESSES_ONLY},
+       ["test_plan_workers_properties"]),
+    _v("plan_workers rounds the threads down", {"plan_workers": PLAN_ROUNDED_DOWN},
+       ["test_plan_workers_properties"]),
+    _v("plan_workers gives each worker four times the threads it needs", {"plan_workers": PLAN_TOO_MANY_THREADS},
+       ["test_plan_workers_properties"]),
+    _v("plan_workers accepts impossible costs", {"plan_workers": PLAN_NO_GUARD},
+       ["test_plan_workers_errors"]),
+    _v("plan_workers calls lifecycle.deploy.plan_capacity", {"plan_workers": PLAN_LIBRARY},
+       ["test_plan_workers_properties"]),
 ]
 
 RIGHT = [
@@ -638,7 +727,9 @@ RIGHT = [
     _v("handle_predict building the frame in schema order, reporting the first bad index",
        {"handle_predict": HANDLE_RIGHT}),
     _v("parse_body that rejects non-finite numbers after parsing", {"parse_body": PARSE_RIGHT}),
-    _v("bad_requests with invalid JSON, a category as a number, PUT, a 1000-instance batch",
+    _v("plan_workers with the fewest workers that saturate the cores", {"plan_workers": PLAN_FEWEST_WORKERS}),
+    _v("plan_workers with floor division for the ceiling", {"plan_workers": PLAN_FLOOR_DIVISION}),
+    _v("bad_requests with invalid JSON, a list as a number, a negative length, PUT, a 1000-instance batch",
        {"bad_requests": SPECS_RIGHT}),
     _v("latency_summary with nearest-rank percentiles on a sorted list",
        {"latency_summary": LAT_RIGHT_SORTED}),
