@@ -797,8 +797,7 @@ def plot_over_time(x, series: dict, *, title: str, ylabel: str, xlabel: str = "d
     return ax
 
 
-def plot_dashboard(daily: pd.DataFrame, *, alerts=None, shift_day=None, gradual_day=None,
-                   threshold=None):
+def plot_dashboard(daily: pd.DataFrame, *, alerts=None, marks=None, threshold=None):
     """Draw the monitoring dashboard: performance over time, drift scores, alert markers.
 
     Parameters
@@ -809,8 +808,8 @@ def plot_dashboard(daily: pd.DataFrame, *, alerts=None, shift_day=None, gradual_
         ``labelled_fraction`` and drift scores whose name starts ``psi_`` or ``ks_``.
     alerts : array-like of bool, optional
         Per day; marked with red triangles on both panels.
-    shift_day, gradual_day : int, optional
-        Drawn as vertical lines labelled "sudden shift" and "drift starts".
+    marks : dict of str to int, optional
+        Label to day, drawn as labelled vertical lines (e.g. ``{"unit bug": 45}``).
     threshold : float, optional
         Alert threshold on the drift scores, drawn as a dashed line.
 
@@ -840,10 +839,9 @@ def plot_dashboard(daily: pd.DataFrame, *, alerts=None, shift_day=None, gradual_
     bottom.set_yscale("symlog", linthresh=0.1)
     bottom.set_ylim(bottom=0)
     for ax in (top, bottom):
-        for day, name in ((gradual_day, "drift starts"), (shift_day, "sudden shift")):
-            if day is not None:
-                ax.axvline(day, color="grey", lw=1)
-                ax.text(day, ax.get_ylim()[1], f" {name}", va="top", fontsize=8)
+        for name, day in (marks or {}).items():
+            ax.axvline(day, color="grey", lw=1)
+            ax.text(day, ax.get_ylim()[1], f" {name}", va="top", fontsize=8)
         if alerts is not None:
             days = np.asarray(daily.index)[np.asarray(alerts, dtype=bool)]
             if len(days):

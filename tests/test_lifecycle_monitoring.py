@@ -260,7 +260,7 @@ def test_plots_draw_labelled_axes(stream):
 
     daily = pd.DataFrame({"accuracy": np.linspace(0.9, 0.6, 10), "estimated_accuracy": 0.85,
                           "psi_temp": np.linspace(0, 2, 10)})
-    fig = mon.plot_dashboard(daily, alerts=np.arange(10) > 6, shift_day=5, gradual_day=2, threshold=0.2)
+    fig = mon.plot_dashboard(daily, alerts=np.arange(10) > 6, marks={"bug": 5, "drift": 2}, threshold=0.2)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["Model performance", "Drift scores"]
     ax = mon.plot_over_time(np.arange(10), {"a": np.arange(10)}, title="t", ylabel="y",
