@@ -53,9 +53,8 @@ each arrives 1 to 5 days after its prediction (uniform, in whole hours), and
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import numbers
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
