@@ -59,6 +59,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array, check_scalar
+from threadpoolctl import threadpool_limits
 
 from lifecycle.datasets import load_dataset
 from lifecycle.deploy.prediction_log import LOG_FIELDS  # one definition for writer and reader
@@ -709,7 +710,8 @@ def domain_classifier_auc(reference, current, *, n_splits: int = 5, seed: int = 
     y = np.r_[np.zeros(len(samples[0])), np.ones(len(samples[1]))]
     folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
     classifier = HistGradientBoostingClassifier(max_iter=50, random_state=seed)
-    proba = cross_val_predict(classifier, X, y, cv=folds, method="predict_proba")[:, 1]
+    with threadpool_limits(limits=1):   # a few thousand rows: threads cost more than they save
+        proba = cross_val_predict(classifier, X, y, cv=folds, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, proba))
 
 
