@@ -153,7 +153,7 @@ WRONG += [
     for _ in range(epochs):
         tuned.partial_fit(X, y)
     return tuned
-""", cli=True),
+"""),
     _v("fine-tune: fit() restarts from random weights", "fine_tune_pruned", _TUNE + _CHECK_EPOCHS + """
     tuned = copy.deepcopy(model)
     for _ in range(epochs):
@@ -263,7 +263,7 @@ WRONG += [
     scale = (hi - lo) / 255 or 1.0
     zero = int(np.clip(np.round(-128 - lo / scale), -128, 127))
     return (np.round(x / scale) + zero).astype(np.int8), scale, zero
-""", fails=(_SYM,), cli=True),
+""", fails=(_SYM,)),
     _v("quantize: clip argument ignored", "quantize", _quantize(clip="pass"), fails=(_SYM,)),
     _v("quantize: floor instead of round", "quantize", _quantize(rnd="np.floor"), fails=(_SYM,)),
     _v("quantize: q returned as float, not int8", "quantize",
