@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
               "files; is it a single learner's folder?", file=sys.stderr)
     if not args.quiet:
         rate = summary["graded"] / summary["seconds"] * 60 if summary["seconds"] else 0
-        print(f"Graded {summary['graded']} notebooks in {summary['seconds']:.1f} s "
+        graded = summary["graded"]
+        print(f"Graded {graded} notebook{'' if graded == 1 else 's'} in {summary['seconds']:.1f} s "
               f"({rate:.0f} per minute). Report: {os.path.join(args.out, 'report.html')}",
               file=sys.stderr)
     return 0

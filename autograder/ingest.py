@@ -36,6 +36,8 @@ class Found:
 
 def _scan_folder(found: Found, folder: str, lessons: set[str]) -> None:
     for lesson in sorted(os.listdir(folder)):
+        if lesson.startswith("."):  # .ipynb_checkpoints and other editors' folders
+            continue
         path = os.path.join(folder, lesson)
         if lesson.endswith(".ipynb"):
             found.stray.append(lesson)

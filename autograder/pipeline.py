@@ -89,6 +89,45 @@ def _mark_all_failed(nb, note: str) -> None:
             cell.outputs = [new_output("error", ename="NotGraded", evalue=note, traceback=[note])]
 
 
+NOT_ATTEMPTED = "not attempted: the answer still raises NotImplementedError"
+
+
+def _exercises(lesson) -> list[tuple[str, list[str]]]:
+    """Each answer cell's ``grade_id`` with the test cells that use a name it defines."""
+    from autograder.notebook import names_defined, names_used
+
+    return [(a.grade_id, [t.grade_id for t in lesson.tests
+                          if names_defined(a.source) & names_used(t.source)])
+            for a in lesson.answers]
+
+
+def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
+    """Say "not attempted" for an untouched answer; drop the hidden-test note where a
+    visible check of the same exercise failed (the note says the visible ones pass)."""
+    from autograder.execute import HIDDEN_NOTE
+
+    cells = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c
+             for c in nb.cells if c.cell_type == "code"}
+    by_id = {r["exercise"]: r for r in rows}
+
+    def say(row, message):  # in the scores and in the test cell's output, the same words
+        row["message"] = message
+        if row["exercise"] in cells:
+            cells[row["exercise"]].outputs = [new_output("error", ename="Error", evalue=message,
+                                                         traceback=[message])]
+
+    for answer, tests in _exercises(lesson):
+        failed = [by_id[t] for t in tests if t in by_id and by_id[t]["status"] == "error"]
+        if answer in cells and "raise NotImplementedError" in cells[answer].source:
+            for row in failed:
+                say(row, NOT_ATTEMPTED)
+        elif any(r["exercise"] not in hidden for r in failed):
+            for row in failed:
+                if row["exercise"] in hidden:
+                    say(row, row["message"].replace(
+                        HIDDEN_NOTE, "A check on inputs you have not seen failed too.", 1))
+
+
 def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
     from nbgrader.preprocessors import ClearHiddenTests
 
@@ -183,6 +222,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
             test = {"passed": False, "status": "error", "message": "this test did not run"}
         rows.append({"exercise": cell.grade_id, "score": cell.points if test["passed"] else 0.0,
                      "max_score": cell.points, "status": test["status"], "message": test["message"]})
+    _true_messages(rows, lesson, nb, {g for g, t in result.tests.items() if t.get("hidden")})
     if tampering:
         note = TAMPER_NOTE.format("; ".join(tampering[:3]))
         _mark_all_failed(nb, note)

@@ -21,6 +21,10 @@ def _png(fig) -> str:
     return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _first_line(message: str) -> str:
     for line in (message or "").splitlines():
         line = line.strip()
@@ -94,7 +98,8 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
         "text-align:left;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}</style>",
         "</head><body><h1>Grading report</h1>",
-        f"<p>{summary['notebooks']} notebooks from {summary['learners']} learners in lessons "
+        f"<p>{_count(summary['notebooks'], 'notebook')} from "
+        f"{_count(summary['learners'], 'learner')} in lessons "
         f"{e(', '.join(summary['lessons']) or 'none')}; {summary['graded']} graded in this run "
         f"({summary['reused']} unchanged since the last) in {summary['seconds']:.1f} s with "
         f"{summary['workers']} workers.</p>",

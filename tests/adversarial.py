@@ -25,12 +25,14 @@ from pathlib import Path
 
 import nbformat
 
+from tests.conftest import released_course
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "01_preprocessing"
 NOTEBOOK = "preprocessing"
 SOLUTION = ROOT / "solutions" / LESSON / f"{NOTEBOOK}.ipynb"
-RELEASE = ROOT / "course" / LESSON / f"{NOTEBOOK}.ipynb"
-OTHER_LESSON = ROOT / "course" / "02_optimizers" / "optimizers.ipynb"
+RELEASE = released_course() / LESSON / f"{NOTEBOOK}.ipynb"
+OTHER_LESSON = released_course() / "02_optimizers" / "optimizers.ipynb"
 MARKER = "adv-integrity-7f3c"  # in the command line of every process a hostile case starts
 
 # Exercises of lesson 01 whose tests use ``audit_missing`` / ``stratified_split``.

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from lifecycle.lab import free_port, lab_command
+from tests.conftest import released_course
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -63,7 +64,7 @@ def _nbg(cell) -> dict:
 def lesson_notebooks(course: Path | None = None) -> list[tuple[str, str]]:
     """``(lesson, stem)`` of every release notebook that has a solution notebook."""
     found = []
-    for path in sorted((course or ROOT / "course").glob("[0-9][0-9]_*/*.ipynb")):
+    for path in sorted((course or released_course()).glob("[0-9][0-9]_*/*.ipynb")):
         if (ROOT / "solutions" / path.parent.name / path.name).exists():
             found.append((path.parent.name, path.stem))
     return found
@@ -71,7 +72,7 @@ def lesson_notebooks(course: Path | None = None) -> list[tuple[str, str]]:
 
 def answer_ids(lesson: str, stem: str) -> list[str]:
     """grade_ids of the answer cells of a release notebook, in order."""
-    nb = nbformat.read(str(ROOT / "course" / lesson / f"{stem}.ipynb"), as_version=4)
+    nb = nbformat.read(str(released_course() / lesson / f"{stem}.ipynb"), as_version=4)
     return [_nbg(c)["grade_id"] for c in nb.cells if c.cell_type == "code" and _nbg(c).get("solution")]
 
 
@@ -188,6 +189,6 @@ class LabServer:
 
 def copy_course(dest: Path) -> Path:
     """Copy ``course/`` (notebooks and landing page, no checkpoints) to ``dest``."""
-    shutil.copytree(ROOT / "course", dest,
+    shutil.copytree(released_course(), dest,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return dest

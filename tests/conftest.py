@@ -1,8 +1,12 @@
 """Shared fixtures: repository paths and cached lesson runners."""
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,28 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 
+
+@functools.cache
+def released_course() -> Path:
+    """``course/`` as released: the folder itself, or its last commit if a learner worked in it.
+
+    Tests that need the learners' release read it from here, so a learner's
+    answers and outputs in ``course/`` (after ``make lab``) are never taken for it.
+    """
+    course = ROOT / "course"
+    try:
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "course"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=60)
+    except OSError:  # no git: a copy of the course, not a checkout
+        return course
+    if changed.returncode or not changed.stdout.strip():
+        return course
+    dest = Path(tempfile.mkdtemp(prefix="released-course-"))
+    atexit.register(shutil.rmtree, dest, ignore_errors=True)
+    archive = subprocess.run(["git", "archive", "HEAD", "course"], cwd=ROOT, capture_output=True,
+                             check=True, timeout=120)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=120)
+    return dest / "course"
 
 
 @functools.cache
@@ -48,4 +74,5 @@ def filled_release(notebook: str, replacements: dict | None = None):
     """
     from autograder.notebook import filled_release as fill
 
-    return fill(ROOT / notebook, replacements)
+    release = released_course() / Path(notebook).relative_to("solutions")
+    return fill(ROOT / notebook, replacements, release=release)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 import nbformat
 
 from autograder.notebook import read_lesson
 from tests import corpus
-from tests.conftest import ROOT, lesson_runner
+from tests.conftest import ROOT, lesson_runner, released_course
 
 MODULES = [importlib.import_module(f"tests.corpus.{m.name}")
            for m in pkgutil.iter_modules(corpus.__path__)]
@@ -29,7 +30,7 @@ def test_every_solution_notebook_has_a_corpus():
 
 
 def _stubs(notebook: str) -> dict[str, str]:
-    release = ROOT / notebook.replace("solutions/", "course/", 1)
+    release = released_course() / Path(notebook).relative_to("solutions")
     nb = nbformat.read(str(release), as_version=4)
     return {c.grade_id: c.source for c in read_lesson(nb).answers}
 

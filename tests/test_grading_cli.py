@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import subprocess
 from collections import defaultdict
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.conftest import PYTHON, ROOT, filled_release, lesson_runner
+from tests.conftest import PYTHON, ROOT, filled_release, lesson_runner, released_course
 from tests.test_corpus import NOTEBOOKS, WRONG
 
 pytestmark = pytest.mark.cli
@@ -33,7 +34,7 @@ def graded(tmp_path_factory):
     for notebook in NOTEBOOKS:
         lesson, name = notebook.split("/")[1], notebook.split("/")[2]
         for learner, nb in (("solver", filled_release(notebook)),
-                            ("blank", nbformat.read(str(ROOT / notebook.replace("solutions/", "course/", 1)),
+                            ("blank", nbformat.read(str(released_course() / Path(notebook).relative_to("solutions")),
                                                     as_version=4))):
             (subs / learner / lesson).mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, str(subs / learner / lesson / name))
@@ -104,7 +105,7 @@ def test_feedback_never_shows_hidden_test_code(graded):
         hidden_lines = {line.strip() for cell in lesson_cells.tests
                         for line in split_hidden(cell.source)[1].splitlines()
                         if len(line.strip()) > 25} - visible
-        release_text = (ROOT / notebook.replace("solutions/", "course/", 1)).read_text()
+        release_text = (released_course() / Path(notebook).relative_to("solutions")).read_text()
         for page in (out / "feedback").glob(f"*/{lesson}/{stem}.html"):
             text = page.read_text()
             learner = page.parent.parent.name  # a learner's own code may share a line

@@ -199,8 +199,12 @@ def test_a_fork_bomb_is_stopped_and_leaves_nothing_behind(tmp_path):
     from autograder import execute
 
     nb = _one_cell_notebook(FORK_BOMB)
-    result = execute.run_notebook(nb, read_lesson(nb), isolation.Limits(), str(tmp_path), [])
-    text = nb.cells[0].outputs[0]["text"]
+    # Generous time limits: on a loaded machine the bomb's forks are slow, not unbounded.
+    limits = isolation.Limits(cell_timeout=300, notebook_timeout=600)
+    result = execute.run_notebook(nb, read_lesson(nb), limits, str(tmp_path), [])
+    outputs = nb.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "children:" in text, outputs  # an error output instead says how the cell ended
     made = int(text.rsplit("children:", 1)[1])
     assert "stopped:" in text and made <= cgroups.MAX_TASKS, text
     assert result.problems == []

@@ -10,8 +10,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from lifecycle import progress
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, released_course
 
 
 def _meta(grade_id, *, solution=False, grade=False, points=0):
@@ -221,5 +220,5 @@ def test_real_lesson_solved_passes_and_release_does_not(tmp_path):
     assert solved.problem == "" and solved.checks
     assert all(c.status in ("passed", "hidden") for c in solved.checks), \
         [(c.test, c.status, c.message) for c in solved.checks if not c.passed]
-    release = progress.check_notebook(ROOT / "course" / lesson / f"{stem}.ipynb", timeout=240)
+    release = progress.check_notebook(released_course() / lesson / f"{stem}.ipynb", timeout=240)
     assert release.score == 0, [c.test for c in release.checks if c.passed]
