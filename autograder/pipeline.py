@@ -7,7 +7,6 @@ cells) but never writes it: the main process saves grades, one at a time.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -118,8 +117,7 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
     return body
 
 
-def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scratch_root: str,
-          hide: list[str]) -> Outcome:
+def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxes) -> Outcome:
     """Grade one job; never raises for anything the submission does.
 
     Parameters
@@ -134,8 +132,8 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
     config : traitlets.config.Config
         nbgrader configuration (``nbgrader_config.py``).
     limits : autograder.isolation.Limits
-    scratch_root, hide
-        See :func:`autograder.execute.run_notebook`.
+    boxes : autograder.sandbox.Pair
+        The sandboxes the learner's code and the tests run in.
     """
     start = time.monotonic()
     out = Outcome(job)
@@ -173,8 +171,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
         out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
         out.seconds = time.monotonic() - start
         return out
-    os.makedirs(scratch_root, exist_ok=True)
-    result = run_notebook(nb, lesson, limits, scratch_root, hide)
+    result = run_notebook(nb, lesson, limits, boxes)
     tampering += [f"it changed {what} while running" for what in result.tampered]
     rows = []
     for cell in lesson.tests:
