@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="grade only this lesson (repeatable); default: all found")
     grade.add_argument("--workers", type=int, default=None,
                        help="notebooks graded at once (default: number of cores)")
-    grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell or test (default: %(default)g)")
+    grade.add_argument("--cell-timeout", type=float, default=None,
+                       help="seconds per cell or test (default: Execute.timeout in "
+                       "nbgrader_config.py)")
     grade.add_argument("--notebook-timeout", type=float, default=300.0,
                        help="seconds per notebook (default: %(default)g)")
     grade.add_argument("--memory-mb", type=int, default=3072,
@@ -44,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
                        "tasks and memory (each process keeps its rlimits); the report says so")
     grade.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
+
+
+def _configured_cell_timeout() -> float:
+    """``Execute.timeout`` of the course's ``nbgrader_config.py``: the one source of that limit."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograder.run import ROOT
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    return float(config.Execute.timeout)
 
 
 ISO_DUE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -78,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if out == subs or out.startswith(subs + os.sep):
         parser.error(f"--out {args.out} is inside {args.submissions}, where it would be read as a "
                      "learner's submission; put it elsewhere (e.g. --out out/01)")
-    limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
+    limits = Limits(args.cell_timeout or _configured_cell_timeout(), args.notebook_timeout, args.memory_mb)
     try:
         summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
                               quiet=args.quiet, due=args.due, confined=not args.unconfined,

@@ -110,7 +110,7 @@ def _fork(control: socket.socket, sock: socket.socket, op: dict) -> None:
 
 def _reset(pids_shared: bool) -> None:
     """Kill what the last notebook left running, and empty the scratch space."""
-    if not pids_shared:  # inside the sandbox's PID namespace: everything but us and its init
+    if not pids_shared:  # we are the sandbox's init: -1 is every other process in it
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:

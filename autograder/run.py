@@ -150,9 +150,6 @@ def _start_worker() -> None:
     # Ctrl-C reaches the workers too: let them finish the notebook at hand (the
     # parent stops handing out more), rather than break the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    boxes = sandbox.pair(_SHARED["confined"])
-    boxes.learner.start()
-    boxes.tests.start()
 
 
 @contextlib.contextmanager

@@ -122,7 +122,7 @@ def bwrap_command(bwrap: str, tmp_mb: int) -> list[str]:
     """The bubblewrap command line that starts a sandbox (the program to run follows it)."""
     size = str(tmp_mb << 20)
     args = [bwrap, "--unshare-all", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--as-pid-1",
             "--hostname", "sandbox", *_system_binds()]
     for path in sandbox_paths():
         args += ["--ro-bind", path, path]

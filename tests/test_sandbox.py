@@ -3,7 +3,6 @@ process, tests in another, and what may (and may not) cross between them."""
 from __future__ import annotations
 
 import os
-import tempfile
 
 import nbformat
 import pytest
@@ -111,9 +110,7 @@ def test_hidden_tests_never_take_the_instructors_tools_from_the_learner(extra, o
     submission = _lesson(TOOL_IN_PUBLIC_PART)
     submission.cells[1].source = WRONG_BEYOND_TEN + extra
     submission.cells = [submission.cells[i] for i in order]
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(submission, read_lesson(source), Limits(), root, [])
+    result = run_notebook(submission, read_lesson(source), Limits())
     assert not result.tests["test_double"]["passed"]
     assert not result.tests["test_more"]["passed"]
 
@@ -135,9 +132,7 @@ def test_an_answer_may_use_several_processes():
                                      "X, y = make_classification(60, random_state=0)\n"
                                      "check_true(search.fit(X, y).best_score_ > 0.5, 'fits')")]
     source = _lesson(cells)
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_lesson(cells), read_lesson(source), Limits(), root, [])
+    result = run_notebook(_lesson(cells), read_lesson(source), Limits())
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -148,9 +143,7 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported():
              ("test", "test_first", "from math import sqrt\ncheck_close(double(sqrt(4.0)), 4.0)"),
              ("answer", "second", "def root_of_double(x):\n    return sqrt(double(x))"),
              ("test", "test_second", "check_close(root_of_double(8.0), 4.0)")]
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -192,7 +185,5 @@ def test_the_tests_process_holds_no_capabilities():
              ("test", "test_caps", "eff = [ln.split()[1] for ln in open('/proc/self/status')\n"
                                    "       if ln.startswith('CapEff')][0]\n"
                                    "check_true(int(eff, 16) == 0, f'capabilities {eff}')")]
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
     assert result.tests["test_caps"]["passed"], result.tests
