@@ -2,8 +2,6 @@
 process, tests in another, and what may (and may not) cross between them."""
 from __future__ import annotations
 
-import os
-
 import nbformat
 import pytest
 
