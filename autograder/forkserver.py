@@ -116,7 +116,11 @@ def _reset(pids_shared: bool) -> None:
         except ProcessLookupError:
             pass
     for name in os.listdir("/tmp") if not pids_shared else ():
-        shutil.rmtree(os.path.join("/tmp", name), ignore_errors=True)
+        path = os.path.join("/tmp", name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
 
 
 def _recv(control: socket.socket) -> tuple[dict, list[int]]:

@@ -156,6 +156,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
         out.seconds = time.monotonic() - start
         return out
     resources = _resources(job, db_url)
+    out.notes += _deleted_cells(nb, lesson)
     try:
         nb = _sanitize(nb, resources, config)
     except Exception as error:  # noqa: BLE001 - nbgrader refuses some damaged notebooks
@@ -192,6 +193,23 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
     out.feedback_html = _feedback(nb, job, rows, out.notes)
     out.seconds = time.monotonic() - start
     return out
+
+
+def _deleted_cells(nb, lesson) -> list[str]:
+    """Say which graded cells the learner deleted: test cells come back from the lesson
+    (nbgrader's ``OverwriteCells``), a deleted answer scores 0 for its exercise only."""
+    present = {(c.metadata.get("nbgrader") or {}).get("grade_id") for c in nb.cells}
+    tests = [c.grade_id for c in lesson.tests if c.grade_id not in present]
+    answers = [c.grade_id for c in lesson.answers if c.grade_id not in present]
+    notes = []
+    if tests:
+        notes.append(f"restored from the lesson: the deleted test cell{'s' * (len(tests) > 1)} "
+                     f"{', '.join(tests)} (graded as usual)")
+    if answers:
+        notes.append(f"the answer cell{'s' * (len(answers) > 1)} {', '.join(answers)} "
+                     "was deleted: the tests of that exercise score 0, the others keep their "
+                     "points")
+    return notes
 
 
 def source_nb_release(source_nb):
