@@ -77,7 +77,7 @@ class SandboxError(RuntimeError):
 
 STARTUP_SECONDS = 30.0
 # What a learner's reply to a relayed request may say (autograder.learner: describe, call).
-REPLY_KEYS = ("ok", "ename", "evalue", "kind", "module", "type")
+REPLY_KEYS = ("ok", "ename", "evalue", "bases", "kind", "module", "type")
 
 
 def _started(role: str, spawn):

@@ -165,7 +165,10 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
         # change its inputs in place (or that it did, when that is the task).
         payload = wire.dump_answer((value, _mutable(args), _mutable(kwargs)))
     except BaseException as error:  # noqa: BLE001 - travels back to the test
-        return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000]}, b""
+        # Its built-in bases too: a test that expects ValueError must catch a subclass of it.
+        bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
+        return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000],
+                "bases": bases}, b""
     return {"ok": True}, payload
 
 

@@ -185,3 +185,33 @@ def test_the_tests_process_holds_no_capabilities():
                                    "check_true(int(eff, 16) == 0, f'capabilities {eff}')")]
     result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
     assert result.tests["test_caps"]["passed"], result.tests
+
+
+@pytest.mark.parametrize("answer", [
+    # The text asks for "a tuple" and for "raises ValueError": a namedtuple is a tuple, and a
+    # subclass of ValueError is a ValueError, as they are in the learner's own kernel.
+    ("from collections import namedtuple\nPair = namedtuple('Pair', 'low high')\n"
+     "def bounds(x):\n    if not len(x):\n        raise EmptyError('empty')\n"
+     "    return Pair(min(x), max(x))\n\nclass EmptyError(ValueError):\n    pass"),
+])
+def test_an_answer_is_judged_by_what_the_text_asks_for(answer):
+    cells = [("setup", "setup", SETUP), ("answer", "answer", answer),
+             ("test", "test_tuple", "r = bounds([3, 1, 2])\n"
+                                    "check_true(isinstance(r, tuple) and r == (1, 3), repr(r))"),
+             ("test", "test_raises", "try:\n    bounds([])\nexcept ValueError:\n    pass\n"
+                                     "else:\n    raise AssertionError('no ValueError')")]
+    passed = {}
+    for where in ("kernel", "grader"):
+        if where == "kernel":  # as the learner's own check runs them: all in one process
+            namespace = {}
+            for _role, gid, source in cells:
+                try:
+                    exec(source, namespace)  # noqa: S102 - the test's own cells
+                    passed[(where, gid)] = True
+                except Exception:  # noqa: BLE001
+                    passed[(where, gid)] = False
+        else:
+            result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
+            passed.update({(where, gid): t["passed"] for gid, t in result.tests.items()})
+    for gid in ("test_tuple", "test_raises"):
+        assert passed[("kernel", gid)] and passed[("grader", gid)], passed
