@@ -561,7 +561,7 @@ def cases(ctx: dict) -> list[Case]:
              ok=("test_pipeline_structure", "test_pipeline_behaviour", "test_pipeline_hidden")),
         # -- reaching out from the grader's processes ---------------------------------
         Case("network", "connects to a listener on the grader's loopback",
-             _nb(audit(NETWORK.format(port=ctx["port"]))), ok=AUDIT,
+             _nb(audit(NETWORK.format(port=ctx.get("port", 9)))), ok=AUDIT,
              graded_contains="network refused 127.0.0.1"),
         Case("devices", "reads disk, memory and console devices",
              _nb(audit(DEVICES)), ok=AUDIT, graded_contains="device refused /dev/tty"),
