@@ -1,7 +1,7 @@
 """The learner's side of a graded run: an IPython shell that runs the answer
 cells and answers requests for names, values and calls.
 
-It runs in a confined process (:mod:`autograder.isolation`). Everything it
+It runs in a process forked in the learner's sandbox (:mod:`autograder.sandbox`). Everything it
 sends back is either JSON or a pickle that the receiving side reads with
 :func:`autograder.wire.load_answer`; it never receives code it did not ask
 for except the arguments of calls, which come from the instructor's tests.
