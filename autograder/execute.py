@@ -362,7 +362,9 @@ def run_notebook(nb, lesson: Lesson, limits, boxes=None) -> RunResult:
     -------
     result : RunResult
     """
-    run = _Run(lesson, limits, boxes or sandbox.pair())
+    boxes = boxes or sandbox.pair()
+    boxes.ensure()  # a sandbox's start-up is not the notebook's time
+    run = _Run(lesson, limits, boxes)
     try:
         run.start_learner()
         for cell in nb.cells:

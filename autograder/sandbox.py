@@ -20,6 +20,7 @@ its namespaces, with the command that fixes it.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -126,6 +127,11 @@ def bwrap_command(bwrap: str, tmp_mb: int) -> list[str]:
             "--hostname", "sandbox", *_system_binds()]
     for path in sandbox_paths():
         args += ["--ro-bind", path, path]
+    # Gradebooks kept in Python's environment (an older `make release` left one there,
+    # with every hidden test) read empty.
+    for prefix in {sys.prefix, sys.base_prefix}:
+        for gradebook in glob.glob(os.path.join(prefix, "*.db")):
+            args += ["--ro-bind", "/dev/null", gradebook]
     args += ["--proc", "/proc", "--dev", "/dev",
              "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm",
              "--remount-ro", "/", "--chdir", "/tmp", "--setenv", "TMPDIR", "/tmp",
@@ -185,6 +191,12 @@ class Sandbox:
                 + (f"bubblewrap could not make its namespaces here; {INSTALL_HINT}. Run with "
                    "AUTOGRADER_DEBUG=1 to see bubblewrap's own message."
                    if self.confined else "run with AUTOGRADER_DEBUG=1 to see why."))
+
+    def ensure(self) -> None:
+        """Start the sandbox if it is not running (outside any notebook's time limit)."""
+        if not self.alive():
+            self.close()
+            self.start()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -255,6 +267,10 @@ class Pair:
         self.confined = confined
         self.learner = Sandbox("learner", confined)
         self.tests = Sandbox("tests", confined)
+
+    def ensure(self) -> None:
+        self.learner.ensure()
+        self.tests.ensure()
 
     def reset(self) -> None:
         self.learner.reset()
