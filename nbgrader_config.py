@@ -18,8 +18,9 @@ c.CourseDirectory.release_directory = "course"
 # notebooks is copied into a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.db"]
 
-# A per-cell timeout. nbgrader reads `Execute.timeout`, not nbconvert's
-# `ExecutePreprocessor.timeout`, which it silently ignores.
+# A per-cell timeout (seconds): `python -m autograder grade` takes its default
+# --cell-timeout from here (nbgrader reads `Execute.timeout`, not nbconvert's
+# `ExecutePreprocessor.timeout`, which it silently ignores).
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 

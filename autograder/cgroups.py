@@ -77,17 +77,17 @@ class Caps:
     def __init__(self, folders: list[str]):
         self.folders = folders
 
-    def join(self) -> None:
-        """Move the calling process, and so all it starts, into the groups.
+    def add(self, pid: int) -> None:
+        """Move process ``pid``, and so all it starts later, into the groups.
 
-        Call it in the learner's process before it drops its privileges.
+        Raises
+        ------
+        OSError
+            If it cannot be moved: a cap that was made must hold.
         """
         for folder in self.folders:
-            try:
-                with open(os.path.join(folder, "cgroup.procs"), "w") as f:
-                    f.write(str(os.getpid()))
-            except OSError:
-                pass  # that cap does not apply; the rlimits still do
+            with open(os.path.join(folder, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
 
     def release(self) -> None:
         """Kill whatever still runs in the groups and remove them."""

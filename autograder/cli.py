@@ -1,4 +1,5 @@
-"""Command line: ``python -m autograder grade SUBMISSIONS --out OUT [--lesson ID ...] [--workers N]``."""
+"""Command line: ``python -m autograder grade SUBMISSIONS --out OUT [--lesson ID ...] [--workers N]
+[--unconfined]``."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import re
 import sys
 
 from autograder.isolation import Limits
+from autograder.sandbox import ConfinementError
 
 __all__ = ["main"]
 
@@ -25,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="grade only this lesson (repeatable); default: all found")
     grade.add_argument("--workers", type=int, default=None,
                        help="notebooks graded at once (default: number of cores)")
-    grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell or test (default: %(default)g)")
+    grade.add_argument("--cell-timeout", type=float, default=None,
+                       help="seconds per cell or test (default: Execute.timeout in "
+                       "nbgrader_config.py)")
     grade.add_argument("--notebook-timeout", type=float, default=300.0,
                        help="seconds per notebook (default: %(default)g)")
     grade.add_argument("--memory-mb", type=int, default=3072,
@@ -34,8 +38,24 @@ def _parser() -> argparse.ArgumentParser:
                        help="due date of the lessons graded (e.g. 2026-11-20T18:00Z; UTC if no "
                        "zone): submissions whose timestamp.txt is later are marked late in the "
                        "gradebook, grades.csv and the report")
+    grade.add_argument("--unconfined", action="store_true",
+                       help="grade without the sandbox (a trusted class only): learner code "
+                       "runs with the grader's rights; the report and the last line say so")
+    grade.add_argument("--without-tree-cap", action="store_true",
+                       help="grade in the sandbox where no control group can cap a notebook's "
+                       "tasks and memory (each process keeps its rlimits); the report says so")
     grade.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
+
+
+def _configured_cell_timeout() -> float:
+    """``Execute.timeout`` of the course's ``nbgrader_config.py``: the one source of that limit."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograder.run import ROOT
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    return float(config.Execute.timeout)
 
 
 ISO_DUE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -70,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     if out == subs or out.startswith(subs + os.sep):
         parser.error(f"--out {args.out} is inside {args.submissions}, where it would be read as a "
                      "learner's submission; put it elsewhere (e.g. --out out/01)")
-    limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
+    limits = Limits(args.cell_timeout or _configured_cell_timeout(), args.notebook_timeout, args.memory_mb)
     try:
         summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
-                              quiet=args.quiet, due=args.due)
+                              quiet=args.quiet, due=args.due, confined=not args.unconfined,
+                              tree_cap=not args.without_tree_cap)
+    except ConfinementError as error:
+        print(f"Refusing to grade: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\nInterrupted. Every notebook graded so far is saved in {args.out}; run the same "
               "command again to grade the rest.", file=sys.stderr)
@@ -82,10 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No submissions found in {args.submissions}. It must hold one folder per learner, "
               "<learner>/<lesson>/<notebook>.ipynb (as nbgrader collects them), or <learner>.zip "
               "files; is it a single learner's folder?", file=sys.stderr)
-    if not args.quiet:
-        rate = summary["graded"] / summary["seconds"] * 60 if summary["seconds"] else 0
-        graded = summary["graded"]
-        print(f"Graded {graded} notebook{'' if graded == 1 else 's'} in {summary['seconds']:.1f} s "
-              f"({rate:.0f} per minute). Report: {os.path.join(args.out, 'report.html')}",
-              file=sys.stderr)
+    graded = summary["graded"]
+    rate = summary["graded"] / summary["seconds"] * 60 if summary["seconds"] else 0
+    last = (f"Graded {graded} notebook{'' if graded == 1 else 's'} in {summary['seconds']:.1f} s "
+            f"({rate:.0f} per minute). Report: {os.path.join(args.out, 'report.html')}")
+    if args.unconfined:  # said even with --quiet: nobody should miss it
+        last = "UNCONFINED: learner code ran with the grader's rights. " + last
+    if args.unconfined or not args.quiet:
+        print(last, file=sys.stderr)
     return 0

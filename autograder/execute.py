@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from nbformat.v4 import new_output
 
-from autograder import cgroups, isolation, wire
+from autograder import cgroups, sandbox, wire
 from autograder.notebook import Lesson
 
 __all__ = ["RunResult", "run_notebook"]
@@ -36,113 +36,20 @@ class RunResult:
     seconds: float = 0.0
 
 
-def _close_fds(keep: set[int]) -> None:
-    for fd in range(3, 1024):
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def _devnull_stdio() -> None:
-    # AUTOGRADER_DEBUG=1 keeps the children's stderr, to see why one failed to start.
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1) if os.environ.get("AUTOGRADER_DEBUG") else (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
-
-
-def _child_failed() -> int:
-    if os.environ.get("AUTOGRADER_DEBUG"):
-        import traceback
-
-        traceback.print_exc()
-    return 1
-
-
-def _fork(child) -> tuple[int, socket.socket]:
-    """Fork a process that runs ``child(sock)`` in its own session and never returns.
-
-    Returns
-    -------
-    pid, sock
-        The child's pid and our end of a socket pair connected to it.
-    """
-    ours, theirs = socket.socketpair()
-    pid = os.fork()
-    if pid:
-        theirs.close()
-        return pid, ours
-    code = 0
-    try:
-        ours.close()
-        os.setsid()
-        _close_fds({theirs.fileno()})
-        _devnull_stdio()
-        child(theirs)
-    except BaseException:  # noqa: BLE001 - the child must never return into the grader
-        code = _child_failed()
-    finally:
-        os._exit(code)
-
-
-def _spawn_learner(limits, scratch_root: str, hide: list[str], caps=None):
-    def child(sock):
-        if caps is not None:
-            caps.join()  # first: everything the submission starts is counted with it
-        scratch = os.path.join(scratch_root, "learner")
-        entered = isolation.enter_namespaces(hide, scratch, max(64, limits.file_mb * 4))
-        if entered:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the inner process
-            inner = os.fork()  # the namespace's first process: it takes every other with it
-            if inner:
-                sock.close()
-                _, status = os.waitpid(inner, 0)
-                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        else:
-            os.makedirs(scratch, exist_ok=True)
-        isolation.confine(limits, scratch, entered)
-        from autograder import learner
-
-        learner.serve(sock, limits)
-
-    return _fork(child)
-
-
-def _spawn_verdict(limits, scratch: str, setup: list[str], answers: set[str],
-                   instructor_names: set[str], token: str, hide=()):
-    def child(sock):
-        import resource
-
-        isolation.protect_self()
-        mem = limits.memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        os.makedirs(scratch, exist_ok=True)
-        # The tests run instructor code, but on the learner's data: an answer's estimator
-        # parameters (e.g. Pipeline(memory=PATH)) made this process write wherever the
-        # grader may. Give it the learner's read-only view of the file system too
-        # (no PID or network namespace: it forks helpers and needs neither).
-        isolation.enter_namespaces(list(hide), scratch, max(64, limits.file_mb * 4),
-                                   pids_and_network=False)
-        # It unpickles answers and runs estimators' code: no capability may be left to
-        # use should anything get through (reading other processes' /proc/PID/root, say).
-        isolation.drop_privileges()
-        os.chdir(scratch)
-        from autograder import verdict
-
-        verdict.serve(sock, setup, answers, instructor_names, token)
-
-    return _fork(child)
+def _spawn(box, role: str, limits, caps) -> tuple[int, socket.socket]:
+    """Fork a process in ``box``, put it in ``caps`` before it runs anything, let it go."""
+    pid, sock = box.spawn({"op": "spawn", "role": role, "limits": vars(limits)})
+    caps.add(pid)
+    sandbox.release(sock)
+    return pid, sock
 
 
 def _reap(pid: int | None) -> None:
-    if pid:
-        isolation.kill_tree(pid)
+    """Kill a sandboxed process and its process group (the fork server reaps it)."""
+    for target in (-pid, pid) if pid else ():
         try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
             pass
 
 
@@ -170,7 +77,7 @@ class SandboxError(RuntimeError):
 
 STARTUP_SECONDS = 30.0
 # What a learner's reply to a relayed request may say (autograder.learner: describe, call).
-REPLY_KEYS = ("ok", "ename", "evalue", "kind", "module", "type")
+REPLY_KEYS = ("ok", "ename", "evalue", "bases", "kind", "module", "type")
 
 
 def _started(role: str, spawn):
@@ -181,7 +88,10 @@ def _started(role: str, spawn):
     grading this notebook with a :class:`SandboxError`.
     """
     for _ in range(2):
-        pid, sock = spawn()
+        try:
+            pid, sock = spawn()
+        except OSError:  # its sandbox died and could not be started again
+            continue
         try:
             if _wait(sock, time.monotonic() + STARTUP_SECONDS)[0].get("op") == "ready":
                 return pid, sock
@@ -202,14 +112,14 @@ def _error(ename: str, evalue: str, tb: list[str]):
 
 
 class _Run:
-    def __init__(self, lesson: Lesson, limits, scratch_root: str, hide: list[str]):
-        self.lesson, self.limits = lesson, limits
-        self.scratch_root, self.hide = scratch_root, hide
+    def __init__(self, lesson: Lesson, limits, boxes):
+        self.lesson, self.limits, self.boxes = lesson, limits, boxes
         self.result = RunResult()
         self.start = time.monotonic()
         self.deadline = self.start + limits.notebook_timeout
         self.learner = self.verdict = None
         self.caps = cgroups.Caps([])
+        self.verdict_caps = cgroups.Caps([])
         # Marks the grader's own orders to the tests' process; learner code never sees it.
         self.token = secrets.token_hex(16)
         self.learner_state = "alive"  # or "killed" or "timeout"
@@ -217,21 +127,28 @@ class _Run:
         self.tests = {c.grade_id: c for c in lesson.tests}
 
     # -- processes -------------------------------------------------------
+    def _tree_caps(self) -> cgroups.Caps:
+        # Twice the per-process cap: one process meets its own RLIMIT_AS (a MemoryError
+        # the learner can read) before the group's limit, which kills.
+        return cgroups.create(cgroups.MAX_TASKS, 2 * self.limits.memory_mb << 20)
+
     def start_learner(self):
         def spawn():
             self.caps.release()  # of a start that failed
-            # Twice the per-process cap: one process meets its own RLIMIT_AS (a MemoryError
-            # the learner can read) before the group's limit, which kills.
-            self.caps = cgroups.create(cgroups.MAX_TASKS, 2 * self.limits.memory_mb << 20)
-            return _spawn_learner(self.limits, self.scratch_root, self.hide, self.caps)
+            self.caps = self._tree_caps()
+            return _spawn(self.boxes.learner, "learner", self.limits, self.caps)
 
         self.learner = _started("learner", spawn)
 
     def start_verdict(self):
         def spawn():
-            path = os.path.join(self.scratch_root, f"verdict-{os.getpid()}-{time.monotonic_ns()}")
-            return _spawn_verdict(self.limits, path, self.setup, self.lesson.answer_names,
-                                  self.lesson.instructor_names, self.token, self.hide)
+            self.verdict_caps.release()
+            self.verdict_caps = self._tree_caps()
+            pid, sock = _spawn(self.boxes.tests, "tests", self.limits, self.verdict_caps)
+            wire.send(sock, {"setup": self.setup, "answers": sorted(self.lesson.answer_names),
+                             "instructor_names": sorted(self.lesson.instructor_names),
+                             "token": self.token})
+            return pid, sock
 
         self.verdict = _started("tests'", spawn)
 
@@ -256,6 +173,7 @@ class _Run:
             _reap(self.verdict[0])
             self.verdict[1].close()
             self.verdict = None
+        self.verdict_caps.release()
 
     def cell_deadline(self) -> float:
         return min(time.monotonic() + self.limits.cell_timeout, self.deadline)
@@ -425,7 +343,7 @@ class _Run:
             cell.outputs.append(_error(ename or "Error", message, tb or [message]))
 
 
-def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str]) -> RunResult:
+def run_notebook(nb, lesson: Lesson, limits, boxes=None) -> RunResult:
     """Execute a sanitized submission and grade its test cells.
 
     Parameters
@@ -436,18 +354,17 @@ def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str])
     lesson : Lesson
         The instructor's notebook, classified (:func:`autograder.notebook.read_lesson`).
     limits : autograder.isolation.Limits
-    scratch_root : str
-        A folder for this notebook's scratch files; hidden from the learner's
-        process along with ``hide``.
-    hide : list of str
-        Folders the learner's code must not see (instructor files, other
-        submissions, grading output).
+    boxes : autograder.sandbox.Pair, optional
+        The sandboxes to run the learner's code and the tests in; default:
+        this process's confined pair (:func:`autograder.sandbox.pair`).
 
     Returns
     -------
     result : RunResult
     """
-    run = _Run(lesson, limits, scratch_root, hide)
+    boxes = boxes or sandbox.pair()
+    boxes.ensure()  # a sandbox's start-up is not the notebook's time
+    run = _Run(lesson, limits, boxes)
     try:
         run.start_learner()
         for cell in nb.cells:
@@ -472,7 +389,6 @@ def run_notebook(nb, lesson: Lesson, limits, scratch_root: str, hide: list[str])
                     pass
         run.stop_verdict()
         run.stop_learner("done")
+        run.boxes.reset()  # nothing of this notebook is left for the next one to find
         run.result.seconds = time.monotonic() - run.start
     return run.result
-
-

@@ -1,7 +1,7 @@
 """The learner's side of a graded run: an IPython shell that runs the answer
 cells and answers requests for names, values and calls.
 
-It runs in a confined process (:mod:`autograder.isolation`). Everything it
+It runs in a process forked in the learner's sandbox (:mod:`autograder.sandbox`). Everything it
 sends back is either JSON or a pickle that the receiving side reads with
 :func:`autograder.wire.load_answer`; it never receives code it did not ask
 for except the arguments of calls, which come from the instructor's tests.
@@ -165,7 +165,10 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
         # change its inputs in place (or that it did, when that is the task).
         payload = wire.dump_answer((value, _mutable(args), _mutable(kwargs)))
     except BaseException as error:  # noqa: BLE001 - travels back to the test
-        return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000]}, b""
+        # Its built-in bases too: a test that expects ValueError must catch a subclass of it.
+        bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
+        return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000],
+                "bases": bases}, b""
     return {"ok": True}, payload
 
 

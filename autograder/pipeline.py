@@ -7,7 +7,6 @@ cells) but never writes it: the main process saves grades, one at a time.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -157,8 +156,7 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
     return body
 
 
-def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scratch_root: str,
-          hide: list[str]) -> Outcome:
+def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxes) -> Outcome:
     """Grade one job; never raises for anything the submission does.
 
     Parameters
@@ -173,8 +171,8 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
     config : traitlets.config.Config
         nbgrader configuration (``nbgrader_config.py``).
     limits : autograder.isolation.Limits
-    scratch_root, hide
-        See :func:`autograder.execute.run_notebook`.
+    boxes : autograder.sandbox.Pair
+        The sandboxes the learner's code and the tests run in.
     """
     start = time.monotonic()
     out = Outcome(job)
@@ -197,6 +195,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
         out.seconds = time.monotonic() - start
         return out
     resources = _resources(job, db_url)
+    out.notes += _deleted_cells(nb, lesson)
     try:
         nb = _sanitize(nb, resources, config)
     except Exception as error:  # noqa: BLE001 - nbgrader refuses some damaged notebooks
@@ -212,8 +211,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
         out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
         out.seconds = time.monotonic() - start
         return out
-    os.makedirs(scratch_root, exist_ok=True)
-    result = run_notebook(nb, lesson, limits, scratch_root, hide)
+    result = run_notebook(nb, lesson, limits, boxes)
     tampering += [f"it changed {what} while running" for what in result.tampered]
     rows = []
     for cell in lesson.tests:
@@ -235,6 +233,23 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, scra
     out.feedback_html = _feedback(nb, job, rows, out.notes)
     out.seconds = time.monotonic() - start
     return out
+
+
+def _deleted_cells(nb, lesson) -> list[str]:
+    """Say which graded cells the learner deleted: test cells come back from the lesson
+    (nbgrader's ``OverwriteCells``), a deleted answer scores 0 for its exercise only."""
+    present = {(c.metadata.get("nbgrader") or {}).get("grade_id") for c in nb.cells}
+    tests = [c.grade_id for c in lesson.tests if c.grade_id not in present]
+    answers = [c.grade_id for c in lesson.answers if c.grade_id not in present]
+    notes = []
+    if tests:
+        notes.append(f"restored from the lesson: the deleted test cell{'s' * (len(tests) > 1)} "
+                     f"{', '.join(tests)} (graded as usual)")
+    if answers:
+        notes.append(f"the answer cell{'s' * (len(answers) > 1)} {', '.join(answers)} "
+                     "was deleted: the tests of that exercise score 0, the others keep their "
+                     "points")
+    return notes
 
 
 def source_nb_release(source_nb):

@@ -74,10 +74,44 @@ def _plots(states: list[dict]) -> list[str]:
     return figures
 
 
+def _confinement_html(measured: dict) -> list[str]:
+    """The banner of an unconfined run, and the confinement measured inside each sandbox."""
+    e = html.escape
+    parts = []
+    if not measured.get("confined", True):
+        parts.append("<p style='background:#fdd;border:2px solid #c00;padding:.6em'><strong>"
+                     "UNCONFINED: this class was graded with --unconfined; learner code ran "
+                     "with the grader's rights.</strong></p>")
+    parts.append("<h2>Confinement, as measured inside the sandboxes</h2><table><tr><th>fact</th>"
+                 "<th>learner's process</th><th>tests' process</th></tr>")
+    learner, tests = measured.get("learner", {}), measured.get("tests", {})
+
+    def facts(f: dict) -> list[str]:
+        status = f.get("status", {})
+        return [f"uid {f.get('uid')} gid {f.get('gid')} (uid map: {f.get('uid_map')})",
+                f"CapEff {status.get('CapEff')}, NoNewPrivs {status.get('NoNewPrivs')}, "
+                f"Seccomp {status.get('Seccomp')}",
+                f"{f.get('host_loopback')}; the grader's listener {f.get('listener')}; "
+                f"interfaces: {', '.join(f.get('interfaces', []))}",
+                ", ".join(f.get("writable", [])) or "nothing",
+                ", ".join(f.get("visible", [])) or "none",
+                f"{len(f.get('devices', []))}: {' '.join(f.get('devices', []))}",
+                str(f.get("processes"))]
+
+    names = ["user", "privileges", "grader's loopback", "writable", "instructor files, "
+             "submissions, output visible", "/dev entries", "processes visible"]
+    for name, a, b in zip(names, facts(learner), facts(tests), strict=True):
+        parts.append(f"<tr><td>{e(name)}</td><td>{e(a)}</td><td>{e(b)}</td></tr>")
+    cap = ", ".join(measured.get("tree_cap", [])) or "none (rlimits per process only)"
+    parts.append(f"<tr><td>cap on each notebook's process tree</td><td colspan=2>{e(cap)}</td>"
+                 "</tr></table>")
+    if measured.get("shortfalls"):
+        parts.append("<p>Short of the promise: " + e("; ".join(measured["shortfalls"])) + "</p>")
+    return parts
+
+
 def write_report(path: Path, states: list[dict], summary: dict) -> None:
     """Write ``report.html``: distribution, pass rates, frequent failures, ungraded work."""
-    from autograder.isolation import describe
-
     failures = Counter()
     ungraded = []
     for s in states:
@@ -103,7 +137,7 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
         f"{e(', '.join(summary['lessons']) or 'none')}; {summary['graded']} graded in this run "
         f"({summary['reused']} unchanged since the last) in {summary['seconds']:.1f} s with "
         f"{summary['workers']} workers.</p>",
-        f"<p>Learner code ran with: {e(describe())}.</p>",
+        *_confinement_html(summary.get("confinement") or {}),
     ]
     parts += ["<h2>Scores</h2>", *_plots(states)]
     parts.append("<h2>Most frequent failures</h2><table><tr><th>lesson</th><th>exercise</th>"

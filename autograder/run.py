@@ -10,14 +10,10 @@ import concurrent.futures as cf
 import contextlib
 import csv
 import hashlib
-import importlib
 import json
 import multiprocessing
 import os
-import pkgutil
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -25,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import __version__, cgroups, gradebook
+from autograder import __version__, cgroups, confinement, gradebook, sandbox
 from autograder.ingest import find_submissions
 from autograder.isolation import Limits
 from autograder.notebook import read_lesson
@@ -48,51 +44,22 @@ def available_lessons() -> list[str]:
 
 
 def _preload() -> None:
-    """Import what every graded notebook imports, once, before the workers fork."""
-    import cloudpickle  # noqa: F401
-    import IPython.core.interactiveshell  # noqa: F401
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+    """Import what the workers use, once, before they fork (the sandboxes import the rest)."""
     import nbconvert  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
-    import numpy  # noqa: F401
-    import pandas  # noqa: F401
-    import sklearn  # noqa: F401
 
-    import lifecycle
-
-    for module in pkgutil.iter_modules(lifecycle.__path__):
-        if module.name not in {"lab", "progress"}:
-            try:
-                importlib.import_module(f"lifecycle.{module.name}")
-            except Exception:  # noqa: BLE001 - a lesson module that fails is imported later
-                pass
-    for name in ("sklearn.linear_model", "sklearn.pipeline", "sklearn.compose",
-                 "sklearn.preprocessing", "sklearn.model_selection", "sklearn.metrics",
-                 "sklearn.impute", "sklearn.dummy", "sklearn.tree", "sklearn.ensemble",
-                 "scipy.stats", "lifecycle.feedback", "autograder.learner", "autograder.verdict"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
     from autograder.feedback import exporter
 
     exporter().from_notebook_node(nbformat.v4.new_notebook(), resources={"nbgrader": {
         "score": 0, "max_score": 0, "late_penalty": 0}})  # compile templates before forking
 
 
-def _work(job: Job, slot_dir: str) -> Outcome:
+def _work(job: Job) -> Outcome:
     lesson, source_nb = _SHARED["lessons"][(job.lesson, job.notebook)]
     from autograder.pipeline import grade
 
-    scratch = tempfile.mkdtemp(dir=slot_dir)
-    try:
-        return grade(job, lesson, source_nb, _SHARED["db_url"], _SHARED["config"],
-                     _SHARED["limits"], scratch, _SHARED["hide"])
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    return grade(job, lesson, source_nb, _SHARED["db_url"], _SHARED["config"],
+                 _SHARED["limits"], sandbox.pair(_SHARED["confined"]))
 
 
 def _count(n: int, word: str) -> str:
@@ -179,7 +146,7 @@ def _failed_outcome(job: Job, lesson, why: str) -> Outcome:
     return Outcome(job, rows, None, _feedback(source_nb_release(source_nb), job, rows, [why]), [why])
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the workers too: let them finish the notebook at hand (the
     # parent stops handing out more), rather than break the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -207,24 +174,21 @@ def _interrupt_flag():
 
 
 def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progress) -> list[dict]:
-    slot_dir = tempfile.mkdtemp(prefix="autograder-")
-    os.chmod(slot_dir, 0o711)
     try:
         with _interrupt_flag() as interrupted:
-            return _run_pools(jobs, out, config, workers, progress, slot_dir, interrupted)
+            return _run_pools(jobs, out, config, workers, progress, interrupted)
     finally:
-        shutil.rmtree(slot_dir, ignore_errors=True)
         cgroups.sweep()
 
 
-def _run_pools(jobs, out, config, workers, progress, slot_dir, interrupted) -> list[dict]:
+def _run_pools(jobs, out, config, workers, progress, interrupted) -> list[dict]:
     """Grade ``jobs`` in worker pools; a job that broke its pool is retried in a new one."""
     states, pending, retried = [], list(jobs), set()
     while pending:
         ctx = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                    initializer=_ignore_interrupts) as pool:
-            futures = {pool.submit(_work, job, slot_dir): job for job in pending}
+                                    initializer=_start_worker) as pool:
+            futures = {pool.submit(_work, job): job for job in pending}
             pending = []
             for future in cf.as_completed(futures):
                 if interrupted.is_set():
@@ -268,7 +232,8 @@ def _write_scores(path: Path, states: list[dict]) -> None:
 
 def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                 workers: int | None = None, limits: Limits | None = None,
-                quiet: bool = False, due: str | None = None) -> dict:
+                quiet: bool = False, due: str | None = None, confined: bool = True,
+                tree_cap: bool = True) -> dict:
     """Grade every notebook under ``submissions`` and write ``out``.
 
     Parameters
@@ -276,7 +241,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     submissions : str
         Folder in nbgrader's ``submitted`` layout, with optional ``<learner>.zip`` files.
     out : str
-        Output folder (created); see ``../shared/CONTRACT.md`` for its files.
+        Output folder (created): scores.csv, grades.csv, feedback/, report.html.
     lessons : list of str, optional
         Lessons to grade; default: every lesson found in the submissions.
     workers : int, optional
@@ -287,6 +252,15 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     due : str, optional
         Due date of the lessons (``--due``), stored in the gradebook; late submissions
         (by ``timestamp.txt``) are listed in the report.
+    confined : bool
+        Run learner code and tests in their sandboxes (False: ``--unconfined``).
+    tree_cap : bool
+        Require the cap on each notebook's process tree (False: ``--without-tree-cap``).
+
+    Raises
+    ------
+    autograder.sandbox.ConfinementError
+        Before anything is graded, if the promised confinement cannot be applied.
 
     Returns
     -------
@@ -295,6 +269,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     """
     start = time.monotonic()
     limits = limits or Limits()
+    measured = confinement.check(confined, tree_cap, [out, submissions])
     workers = workers or os.cpu_count() or 1
     out_path = Path(out).resolve()
     out_path.mkdir(parents=True, exist_ok=True)
@@ -310,10 +285,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     _SHARED.update(
         lessons={(les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
                  for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")},
-        db_url=config.CourseDirectory.db_url, config=config, limits=limits,
-        # The sandbox shows only the course's lifecycle/, autograder/, datasets/ and
-        # course/ (autograder.isolation.COURSE_PARTS); these may lie anywhere.
-        hide=sorted({str(out_path), str(Path(submissions).resolve())}))
+        db_url=config.CourseDirectory.db_url, config=config, limits=limits, confined=confined)
     jobs = _jobs(found, lessons, limits)
     # Match saved results per job, not per digest: two learners who submit identical
     # notebooks (two untouched releases, a shared solution) have the same digest, and a
@@ -335,6 +307,6 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     summary = {"learners": len(found), "lessons": lessons, "notebooks": len(jobs),
                "graded": len(todo), "reused": len(reused), "skipped": skipped,
                "seconds": time.monotonic() - start, "workers": workers,
-               "late": gradebook.late_submissions(config)}
+               "late": gradebook.late_submissions(config), "confinement": measured}
     write_report(out_path / "report.html", states, summary)
     return summary

@@ -45,9 +45,12 @@ def _raise_remote(reply: dict):
         from lifecycle.feedback import CheckFailure
 
         raise CheckFailure(message)
-    cls = getattr(builtins, name, None)
-    if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins":
-        raise cls(message)
+    bases = reply.get("bases") if isinstance(reply.get("bases"), list) else [name]
+    for base in [name, *bases]:  # the learner's own class is matched by its built-in bases
+        cls = getattr(builtins, str(base), None)
+        if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == "builtins" \
+                and cls is not Exception:
+            raise cls(message if base == name else f"{name}: {message}")
     raise LearnerError(f"{name}: {message}")
 
 

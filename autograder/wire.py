@@ -66,9 +66,20 @@ def recv(sock) -> tuple[dict, bytes]:
     return header, _read_exact(sock, m)
 
 
+def _as_asked(value):
+    """A tuple subclass (a namedtuple) as the tuple the text asks for, in lists, tuples, dicts."""
+    if isinstance(value, tuple):
+        return tuple(_as_asked(v) for v in value)
+    if type(value) is list:
+        return [_as_asked(v) for v in value]
+    if type(value) is dict:
+        return {k: _as_asked(v) for k, v in value.items()}
+    return value
+
+
 def dump_answer(value) -> bytes:
     """Serialise a value in the learner's process (any pickle; it is checked on load)."""
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(_as_asked(value), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _SAFE = {

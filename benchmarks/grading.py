@@ -184,7 +184,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     """
     import nbformat
 
-    from autograder import execute, gradebook, pipeline, run
+    from autograder import execute, gradebook, pipeline, run, sandbox
     from autograder.isolation import Limits
     from autograder.notebook import read_lesson
     from autograder.pipeline import Job
@@ -205,14 +205,12 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
                (pipeline, "read_submission", "read + check the submission"),
                (pipeline, "_limit_output", "LimitOutput"),
                (pipeline, "_feedback", "feedback page (nbconvert)"),
-               (execute._Run, "start_learner", "start learner process (fork + confine)"),
+               (execute._Run, "start_learner", "start learner process (fork in its sandbox)"),
                (execute._Run, "run_learner_cell", "learner cells"),
                (execute._Run, "start_verdict", "start test process"),
                (execute._Run, "run_test_cell", "test cells (incl. test setup cells)")]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     out = Path(tempfile.mkdtemp(prefix="profile-"))
-    scratch = tempfile.mkdtemp(prefix="profile-scratch-")  # outside `out`, which is hidden
-    os.chmod(scratch, 0o711)
     results = []
     try:
         for obj, name, label in patches:
@@ -234,7 +232,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
             start = time.perf_counter()
             outcome = pipeline.grade(job, read_lesson(source), nbformat.read(str(source), 4),
                                      config.CourseDirectory.db_url, config, Limits(),
-                                     scratch, [str(out)])
+                                     sandbox.pair())
             total = time.perf_counter() - start
             start = time.perf_counter()
             gradebook.save_grades(config, job, outcome.graded_nb)
@@ -245,7 +243,6 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
         for obj, name, fn in saved:
             setattr(obj, name, fn)
         shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 

@@ -40,15 +40,6 @@ AUDIT = ("test_audit_basic", "test_audit_edge")
 SPLIT = ("test_split_basic", "test_split_seed", "test_split_hidden")
 
 
-def _namespaces() -> bool:
-    from autograder.isolation import describe
-
-    return not describe().startswith("no namespaces")
-
-
-NAMESPACES = _namespaces()
-
-
 def _nbg(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
@@ -269,6 +260,27 @@ for _target in (os.getppid(), -os.getpgid(0)):
         os.kill(_target, signal.SIGKILL)   # the grader if visible, else its own group
     except OSError as error:
         print("kill refused:", error)
+'''
+
+NETWORK = '''
+import socket
+for _host in ("127.0.0.1", "::1"):
+    try:
+        socket.create_connection((_host, {port}), timeout=2).sendall(b"hidden tests' inputs")
+        print("network reached", _host)
+    except OSError as error:
+        print("network refused", _host, error.strerror)
+'''
+
+DEVICES = '''
+import os
+for _dev in ("/dev/sda", "/dev/vda", "/dev/mem", "/dev/kmsg", "/dev/tty", "/dev/console"):
+    try:
+        with open(_dev, "rb") as _f:
+            _f.read(1)
+        print("device read", _dev)
+    except OSError as error:
+        print("device refused", _dev, error.strerror)
 '''
 
 READER = '''
@@ -517,16 +529,18 @@ def cases(ctx: dict) -> list[Case]:
         Case("exit_call", "SIGKILL to itself while a test calls it", _nb(
              {"stratified_split": EXIT_CALL}, solved=("audit_missing",)),
              ok=AUDIT, status=("killed",), note="process running"),
-        # In its own PID namespace the learner is PID 1 and its kills reach nobody, not even
-        # itself: it keeps its deserved points. Without namespaces it kills its own worker.
+        # In the sandbox's PID namespace its kills reach only its own process group: its
+        # parent, the fork server, is the namespace's init, which its signals cannot kill.
         Case("kill_group", "kills -1, its parent and its process group", _nb(audit(KILL_GROUP)),
-             **({"ok": AUDIT} if NAMESPACES else {"status": ("killed",), "note": "process running"})),
+             status=("killed",), note="process running"),
         Case("edit_test", "edited test cell + stub", _nb(edit=_edit_test),
              status=("tampered",), note="code of a read-only cell was edited"),
         Case("delete_test", "deleted test cell: restored and graded",
-             _nb(solved=("audit_missing",), edit=_delete_test), ok=AUDIT),
+             _nb(solved=("audit_missing",), edit=_delete_test), ok=AUDIT,
+             note="restored from the lesson: the deleted test cell test_audit_edge"),
         Case("delete_answer", "deleted answer cell", _nb(solved=("stratified_split",),
-             edit=_delete_answer), ok=SPLIT, note="audit_missing"),
+             edit=_delete_answer), ok=SPLIT,
+             note="the answer cell audit_missing was deleted: the tests of that exercise score 0"),
         Case("invent", "invented graded cell worth 100 points", _nb(edit=_invent),
              status=("tampered",), note="not in the instructor"),
         Case("points", "changed points", _nb(solved=("audit_missing",), edit=_points),
@@ -545,8 +559,14 @@ def cases(ctx: dict) -> list[Case]:
         Case("pipeline_memory", "a pipeline whose memory= makes the tests' process write",
              lambda d, c: _nb({"build_pipeline": solutions()["build_pipeline"] + PIPELINE_MEMORY.format(
                  path=c["verdict_target"])})(d, c),
-             # The tests' process cannot write there either: fitting it fails, 0 for those tests.
-             ok=("test_pipeline_structure",), note="Read-only file system"),
+             # The tests' process writes its cache into its own private /tmp, gone afterwards.
+             ok=("test_pipeline_structure", "test_pipeline_behaviour", "test_pipeline_hidden")),
+        # -- reaching out from the grader's processes ---------------------------------
+        Case("network", "connects to a listener on the grader's loopback",
+             _nb(audit(NETWORK.format(port=ctx.get("port", 9)))), ok=AUDIT,
+             graded_contains="network refused 127.0.0.1"),
+        Case("devices", "reads disk, memory and console devices",
+             _nb(audit(DEVICES)), ok=AUDIT, graded_contains="device refused /dev/tty"),
         # -- resource limits -------------------------------------------------------
         Case("loop_cell", "infinite loop ignoring SIGINT in an answer cell", _nb(
              {"audit_missing": LOOP_CELL}), status=("timeout",), note="time limit"),

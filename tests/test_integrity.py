@@ -11,6 +11,7 @@ import csv
 import html
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -68,6 +69,11 @@ def run(tmp_path_factory):
         "escape": f"escaped{tag}",
         "absolute": str(base / f"absolute{tag}"),
     }
+    listener = socket.socket()  # learner code must never reach the grader's network
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.setblocking(False)
+    ctx["port"] = listener.getsockname()[1]
     cases = adv.write_class(subs, ctx)
     proc = subprocess.run(
         [PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out), "--lesson", adv.LESSON,
@@ -81,7 +87,13 @@ def run(tmp_path_factory):
                 rows[(r["learner"], r["exercise"])] = (float(r["score"]), float(r["max_score"]),
                                                         r["status"])
     leftovers = adv.processes_with(adv.MARKER)
-    yield {"proc": proc, "rows": rows, "out": out, "base": base, "ctx": ctx,
+    try:
+        listener.accept()[0].close()
+        reached = True
+    except BlockingIOError:
+        reached = False
+    listener.close()
+    yield {"reached": reached, "proc": proc, "rows": rows, "out": out, "base": base, "ctx": ctx,
            "cases": cases, "leftovers": leftovers}
     for path in ctx["write_targets"]:  # in case a write got through: never leave it in the tree
         Path(path).unlink(missing_ok=True)
@@ -150,6 +162,10 @@ def test_feedback_never_shows_hidden_tests(run):
         assert "BEGIN HIDDEN TESTS" not in text, page
         shown = [line for line in hidden if line in text]
         assert not shown, f"{page}: {shown[:3]}"
+
+
+def test_no_learner_code_reached_the_graders_network(run):
+    assert not run["reached"]
 
 
 def test_no_process_outlives_the_run(run):

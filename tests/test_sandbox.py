@@ -2,9 +2,6 @@
 process, tests in another, and what may (and may not) cross between them."""
 from __future__ import annotations
 
-import os
-import tempfile
-
 import nbformat
 import pytest
 
@@ -46,9 +43,7 @@ def _notebook(answer: str):
 
 def _grade(answer: str, **limits):
     source = _notebook(GOOD)
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_notebook(answer), read_lesson(source), Limits(**limits), root, [])
+    result = run_notebook(_notebook(answer), read_lesson(source), Limits(**limits))
     return {gid: t["passed"] for gid, t in result.tests.items()}, result
 
 
@@ -113,9 +108,7 @@ def test_hidden_tests_never_take_the_instructors_tools_from_the_learner(extra, o
     submission = _lesson(TOOL_IN_PUBLIC_PART)
     submission.cells[1].source = WRONG_BEYOND_TEN + extra
     submission.cells = [submission.cells[i] for i in order]
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(submission, read_lesson(source), Limits(), root, [])
+    result = run_notebook(submission, read_lesson(source), Limits())
     assert not result.tests["test_double"]["passed"]
     assert not result.tests["test_more"]["passed"]
 
@@ -137,9 +130,7 @@ def test_an_answer_may_use_several_processes():
                                      "X, y = make_classification(60, random_state=0)\n"
                                      "check_true(search.fit(X, y).best_score_ > 0.5, 'fits')")]
     source = _lesson(cells)
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_lesson(cells), read_lesson(source), Limits(), root, [])
+    result = run_notebook(_lesson(cells), read_lesson(source), Limits())
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -150,9 +141,7 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported():
              ("test", "test_first", "from math import sqrt\ncheck_close(double(sqrt(4.0)), 4.0)"),
              ("answer", "second", "def root_of_double(x):\n    return sqrt(double(x))"),
              ("test", "test_second", "check_close(root_of_double(8.0), 4.0)")]
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -194,7 +183,35 @@ def test_the_tests_process_holds_no_capabilities():
              ("test", "test_caps", "eff = [ln.split()[1] for ln in open('/proc/self/status')\n"
                                    "       if ln.startswith('CapEff')][0]\n"
                                    "check_true(int(eff, 16) == 0, f'capabilities {eff}')")]
-    root = tempfile.mkdtemp()
-    os.chmod(root, 0o711)
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), root, [])
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
     assert result.tests["test_caps"]["passed"], result.tests
+
+
+@pytest.mark.parametrize("answer", [
+    # The text asks for "a tuple" and for "raises ValueError": a namedtuple is a tuple, and a
+    # subclass of ValueError is a ValueError, as they are in the learner's own kernel.
+    ("from collections import namedtuple\nPair = namedtuple('Pair', 'low high')\n"
+     "def bounds(x):\n    if not len(x):\n        raise EmptyError('empty')\n"
+     "    return Pair(min(x), max(x))\n\nclass EmptyError(ValueError):\n    pass"),
+])
+def test_an_answer_is_judged_by_what_the_text_asks_for(answer):
+    cells = [("setup", "setup", SETUP), ("answer", "answer", answer),
+             ("test", "test_tuple", "r = bounds([3, 1, 2])\n"
+                                    "check_true(isinstance(r, tuple) and r == (1, 3), repr(r))"),
+             ("test", "test_raises", "try:\n    bounds([])\nexcept ValueError:\n    pass\n"
+                                     "else:\n    raise AssertionError('no ValueError')")]
+    passed = {}
+    for where in ("kernel", "grader"):
+        if where == "kernel":  # as the learner's own check runs them: all in one process
+            namespace = {}
+            for _role, gid, source in cells:
+                try:
+                    exec(source, namespace)  # noqa: S102 - the test's own cells
+                    passed[(where, gid)] = True
+                except Exception:  # noqa: BLE001
+                    passed[(where, gid)] = False
+        else:
+            result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
+            passed.update({(where, gid): t["passed"] for gid, t in result.tests.items()})
+    for gid in ("test_tuple", "test_raises"):
+        assert passed[("kernel", gid)] and passed[("grader", gid)], passed

@@ -1,0 +1,126 @@
+"""Measure the confinement a run gets, and refuse the run when it falls short of the promise.
+
+The promise (``docs/security.md``): learner code and tests run as a user that
+is not root, with no capability and ``no_new_privs``, without the host's
+network, unable to write anywhere but their private ``/tmp`` and ``/dev/shm``,
+unable to see the instructor's files, the class's submissions or the
+grader's output, and, unless ``--without-tree-cap``, in a control group that
+caps the tasks and memory of each notebook's processes. :func:`check`
+measures all of it from inside each sandbox (:mod:`autograder.probe`) before
+anything is graded.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import socket
+import sys
+
+from autograder import cgroups, sandbox, wire
+
+__all__ = ["check"]
+
+PRIVATE = ("/tmp", "/dev/shm")
+
+
+def _targets(outside: list[str]) -> list[str]:
+    course = sandbox.course_root()
+    tries = ["/", "/etc", "/usr", "/var/tmp", course, sys.prefix, os.path.expanduser("~"),
+             *(os.path.join(course, part) for part in sandbox.COURSE_PARTS), *PRIVATE,
+             *(os.path.realpath(p) for p in outside)]
+    hidden = [os.path.join(course, "solutions"), os.path.join(course, ".git"), "/etc/shadow",
+              *glob.glob(os.path.join(sys.prefix, "*.db")),
+              *(os.path.realpath(p) for p in outside)]
+    return list(dict.fromkeys(tries)) + [f"hidden:{p}" for p in hidden]
+
+
+def _probe(box: sandbox.Sandbox, outside: list[str]) -> dict:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    try:
+        box.start()
+        pid, sock = box.spawn({"op": "spawn", "role": "probe", "limits": {},
+                               "port": listener.getsockname()[1], "paths": _targets(outside)})
+        sandbox.release(sock)
+        sock.settimeout(60)
+        facts, _ = wire.recv(sock)
+        sock.close()
+        try:
+            listener.accept()[0].close()
+            facts["listener"] = "received a connection"
+        except BlockingIOError:
+            facts["listener"] = "received nothing"
+        return facts
+    finally:
+        listener.close()
+        box.close()
+
+
+def _shortfalls(role: str, facts: dict) -> list[str]:
+    status = facts.get("status", {})
+    found = []
+    if facts.get("uid") == 0:
+        found.append(f"the {role} process runs as root")
+    if status.get("CapEff", "0").strip("0"):
+        found.append(f"the {role} process holds capabilities (CapEff {status['CapEff']})")
+    if status.get("NoNewPrivs") != "1":
+        found.append(f"the {role} process may gain privileges (no_new_privs is off)")
+    if facts.get("listener") != "received nothing" or facts.get("host_loopback") == "reached":
+        found.append(f"the {role} process reached the grader's network")
+    if set(facts.get("interfaces", [])) - {"lo"}:
+        found.append(f"the {role} process has network interfaces {facts['interfaces']}")
+    writable = [p for p in facts.get("writable", []) if p not in PRIVATE]
+    if writable:
+        found.append(f"the {role} process may write into {', '.join(writable)}")
+    if facts.get("visible"):
+        found.append(f"the {role} process sees {', '.join(facts['visible'])}")
+    return found
+
+
+def check(confined: bool, tree_cap: bool, outside: list[str]) -> dict:
+    """Measure the confinement of both sandboxes; refuse if it is not what is promised.
+
+    Parameters
+    ----------
+    confined : bool
+        False for ``--unconfined``: measured and reported, never refused.
+    tree_cap : bool
+        Whether the cap on each notebook's process tree is required.
+    outside : list of str
+        Folders the sandboxes must neither see nor write (output, submissions).
+
+    Returns
+    -------
+    measured : dict
+        ``confined``, ``learner`` and ``tests`` (the probe's facts),
+        ``tree_cap`` (controllers that hold), ``shortfalls``.
+
+    Raises
+    ------
+    autograder.sandbox.ConfinementError
+        If ``confined`` and anything promised is missing.
+    """
+    if confined:
+        sandbox.find_bwrap()
+    measured = {"confined": confined, "tree_cap": cgroups.supported()}
+    shortfalls = []
+    for role in ("learner", "tests"):
+        measured[role] = _probe(sandbox.Sandbox(role, confined, preload=False), outside)
+        shortfalls += _shortfalls(role, measured[role])
+    missing = sorted({"pids", "memory"} - set(measured["tree_cap"]))
+    if missing:
+        shortfalls.append(f"no control group caps each notebook's {' and '.join(missing)} "
+                          "(cgroup v1 or a delegated cgroup v2 subtree writable by the grader "
+                          "is needed)")
+    measured["shortfalls"] = shortfalls
+    refused = shortfalls if tree_cap else shortfalls[:len(shortfalls) - bool(missing)]
+    if confined and refused:
+        raise sandbox.ConfinementError(
+            "learner code cannot be confined as promised: " + "; ".join(refused) + ". "
+            + ("For the control groups, run the grader as root or under "
+               "`systemd-run --user --scope -p Delegate=yes`, or pass --without-tree-cap "
+               "to grade with rlimits per process only. " if missing and tree_cap else "")
+            + "Pass --unconfined to grade a trusted class without confinement.")
+    return measured
