@@ -206,6 +206,20 @@ def test_lesson_notebook_opens_with_validate_button(page, course):
     shot(page, "03-lesson-open")
 
 
+@pytest.mark.parametrize("lesson", sorted(p.name for p in (ROOT / "course").glob("[0-9][0-9]_*")))
+def test_every_lesson_opens_unchanged(page, course, lesson):
+    # JupyterLab marks a notebook unsaved when it has to fill in metadata (kernelspec,
+    # language_info) the file lacks; a learner would then be asked to save changes they
+    # never made.
+    for notebook in sorted((course["dir"] / lesson).glob("*.ipynb")):
+        open_notebook(page, f"{lesson}/{notebook.name}")
+        panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        assert page.locator(f"{panel} .validate-button").first.is_visible()
+        dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+        assert dirty is False, f"{lesson}/{notebook.name} opens marked unsaved"
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:close').then(() => true)")
+
+
 def test_run_all_cells_shows_plots_and_no_errors(page, course):
     open_notebook(page, f"{course['rel']}-solved.ipynb")
     # Run > Run All Cells, through the menu a learner uses.
