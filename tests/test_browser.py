@@ -217,7 +217,7 @@ def test_every_lesson_opens_unchanged(page, course, lesson):
         assert page.locator(f"{panel} .validate-button").first.is_visible()
         dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
         assert dirty is False, f"{lesson}/{notebook.name} opens marked unsaved"
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:close').then(() => true)")
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.close()")
 
 
 def test_run_all_cells_shows_plots_and_no_errors(page, course):

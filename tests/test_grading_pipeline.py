@@ -149,12 +149,12 @@ def test_resume_after_sigkill_then_regrade_only_what_changed(klass, parallel, tm
     assert all(scores[k] == expected[("learner00", *k[1:])] for k in changed)
 
 
-def _work_that_fails_for_learner01(job, slot_dir):
+def _work_that_fails_for_learner01(job):
     from autograder import run
 
     if job.learner == "learner01":
         raise RuntimeError("the sandbox could not be built")  # a fault of the grading machine
-    return run._real_work(job, slot_dir)
+    return run._real_work(job)
 
 
 def test_a_grader_fault_is_reported_then_graded_again_on_the_next_run(klass, parallel, tmp_path,
