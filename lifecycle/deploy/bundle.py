@@ -376,11 +376,12 @@ def load_bundle(path) -> dict:
 
     model_file = Path(path) / MODEL_FILE
     model_bytes, metadata = read_verified(path)
-    untrusted = [t for t in sio.get_untrusted_types(data=model_bytes) if t not in ALSO_TRUSTED]
+    types = list(sio.get_untrusted_types(data=model_bytes))
+    untrusted = [t for t in types if t not in ALSO_TRUSTED]
     if untrusted:
         raise BundleError(f"{model_file} contains types skops does not trust: {untrusted}. "
                           "Refusing to load them.")
-    model = sio.loads(model_bytes, trusted=list(sio.get_untrusted_types(data=model_bytes)))
+    model = sio.loads(model_bytes, trusted=types)
     names = [f["name"] for f in metadata["features"]]
     fitted = [str(c) for c in getattr(model, "feature_names_in_", names)]
     if fitted != names:
