@@ -44,6 +44,64 @@ def test_answer_loader_refuses_code_and_liars(value):
         load_answer(dump_answer(value))
 
 
+def _fitted_outside_the_samples():
+    from sklearn.ensemble import AdaBoostClassifier, ExtraTreesClassifier
+    from sklearn.linear_model import Perceptron
+
+    X, y = np.random.RandomState(1).normal(size=(30, 2)), np.arange(30) % 2
+    return [m.fit(X, y) for m in (ExtraTreesClassifier(n_estimators=2, random_state=0),
+                                  AdaBoostClassifier(n_estimators=2), Perceptron())]
+
+
+def test_answer_loader_accepts_kinds_the_table_was_not_built_from():
+    # The table lists classes, not sample values: other estimators, shapes and dtypes pass.
+    when = pd.date_range("2020-03-01", periods=4, freq="15min", tz="Europe/Paris")
+    values = [np.zeros((2, 2, 2), dtype="f2"), pd.Series([1.5, None, 2.0, 3.0], index=when),
+              pd.DataFrame({"x": pd.Categorical([3, 1, 3, 2])}, index=pd.Index(list("abcd"))),
+              *_fitted_outside_the_samples()]
+    for value in values:
+        back = load_answer(dump_answer(value))
+        assert type(back) is type(value)
+
+
+@pytest.mark.parametrize("module, name", [
+    ("pandas", "HDFStore"), ("pandas", "ExcelWriter"), ("pandas", "read_pickle"),
+    ("numpy", "load"), ("numpy", "memmap"), ("numpy", "DataSource"), ("builtins", "eval"),
+    ("builtins", "getattr"), ("builtins", "type"), ("os", "system"),
+    ("numpy._core", "_ufunc_reconstruct"), ("numpy.core", "_ufunc_reconstruct"),
+    ("sklearn.utils", "Memory"), ("scipy.io", "loadmat")])
+def test_answer_loader_refuses_reexported_and_io_names(module, name, tmp_path):
+    # A real class or function under a real module's name, called as pickle's REDUCE would.
+    target = tmp_path / "written"
+    blob = f"c{module}\n{name}\n(V{target}\nVw\ntR.".encode()
+    with pytest.raises(RefusedAnswer, match=f"{module}.{name}"):
+        load_answer(blob)
+    assert not target.exists()
+
+
+def test_answer_loader_imports_nothing_a_pickle_names():
+    import sys
+
+    names = ["numpy.f2py", "sklearn.datasets._openml", "lifecycle.lab", "http.server"]
+    absent = [m for m in names if m not in sys.modules]
+    assert absent, "every module of this test is already imported; pick others"
+    for module in absent:
+        with pytest.raises(RefusedAnswer):
+            load_answer(f"c{module}\nanything\n.".encode())
+    assert [m for m in absent if m in sys.modules] == []
+
+
+def test_answer_types_functions_are_reconstructors_or_score_functions():
+    from autograder.answer_types import RECONSTRUCTOR, allowed
+
+    functions = {key for key, obj in allowed().items() if not isinstance(obj, type)}
+    odd = {key for key in functions if not RECONSTRUCTOR.match(key[1])
+           and not key[0].startswith(("sklearn.metrics", "sklearn.feature_selection"))
+           and not isinstance(allowed()[key], np.ufunc)}
+    assert odd == set()
+    assert all(obj is not type for obj in allowed().values())
+
+
 def test_answer_loader_refuses_reduce_gadgets_and_shadowed_methods():
     class Gadget:
         def __reduce__(self):
