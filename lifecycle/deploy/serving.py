@@ -16,6 +16,7 @@ from lifecycle.deploy.app import create_app
 from lifecycle.deploy.bundle import load_bundle, read_verified
 from lifecycle.deploy.capacity import default_capacity
 from lifecycle.deploy.proxy import ProxyError, find_nginx, write_nginx_files
+from lifecycle.deploy.runtime import default_cache_dir, serving_bundle
 from lifecycle.deploy.validation import MAX_BODY_BYTES
 
 
@@ -35,13 +36,17 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
     """Serve a bundle with gunicorn on ``bind`` (``HOST:PORT`` or ``unix:PATH``); blocks.
 
     The bundle is loaded and verified once in the master process, before
-    anything is bound, so a tampered bundle stops the service at start-up;
-    the workers inherit the loaded model. ``gthread`` workers keep the
+    anything is bound, so a tampered bundle stops the service at start-up,
+    and compiled to ONNX if the graph agrees with the pipeline
+    (:func:`~lifecycle.deploy.runtime.serving_bundle`; the log says which
+    runtime predicts); the workers inherit it. ``gthread`` workers keep the
     proxy's connections alive between requests.
     """
     from gunicorn.app.base import BaseApplication
 
-    app = create_app(load_bundle(model_path), log_path=log_path)
+    bundle = serving_bundle(load_bundle(model_path), cache_dir=default_cache_dir())
+    print(f"model runtime: {bundle['runtime']['note']}", file=sys.stderr, flush=True)
+    app = create_app(bundle, log_path=log_path)
 
     class _Gunicorn(BaseApplication):
         def load_config(self):
