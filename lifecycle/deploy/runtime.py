@@ -219,8 +219,40 @@ def _convert(model, features: Sequence[Mapping]) -> bytes:
     return to_onnx(ready, initial_types=inputs, options=options).SerializeToString()
 
 
-def compile_predictor(model, metadata: Mapping, *,
-                      cache_dir=None) -> tuple[OnnxPredictor | None, str]:
+#: Run by :func:`_probabilities_elsewhere` in a fresh interpreter: open a session, answer, exit.
+_CHECK_SCRIPT = """
+import pickle, sys
+import onnxruntime as ort
+graph, inputs = pickle.load(sys.stdin.buffer)
+options = ort.SessionOptions()
+options.intra_op_num_threads = options.inter_op_num_threads = 1
+session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+pickle.dump(session.run(["probabilities"], inputs)[0], sys.stdout.buffer)
+"""
+
+
+def _probabilities_elsewhere(predictor: OnnxPredictor, instances) -> np.ndarray | None:
+    """Run the graph on ``instances`` in a fresh Python process, so this one never loads onnxruntime.
+
+    A process that has opened an onnxruntime session and then forks has
+    children that hang or abort when they exit: gunicorn's workers are such
+    children of the process that checks the graph.
+    """
+    import pickle
+    import subprocess
+    import sys
+
+    inputs = predictor.feed(instances)
+    if inputs is None:
+        return None
+    run = subprocess.run([sys.executable, "-c", _CHECK_SCRIPT],
+                         input=pickle.dumps((predictor.onnx_bytes, inputs)),
+                         capture_output=True, timeout=300, check=True)
+    return pickle.loads(run.stdout).astype(np.float64)  # noqa: S301 - our own child's answer
+
+
+def compile_predictor(model, metadata: Mapping, *, cache_dir=None,
+                      isolate: bool = False) -> tuple[OnnxPredictor | None, str]:
     """Convert a fitted classifier to ONNX and keep it only if it agrees with scikit-learn.
 
     Parameters
@@ -235,6 +267,11 @@ def compile_predictor(model, metadata: Mapping, *,
         and the library versions, and reuse it on the next start (skl2onnx
         takes seconds to import). A cached graph is checked like a new one;
         a folder that cannot be written is ignored.
+    isolate : bool, default=False
+        Run the graph for the check in a fresh Python process, so that this
+        one never loads onnxruntime: for a process that forks afterwards
+        (gunicorn's master), whose children would otherwise hang or abort at
+        exit. Each process opens its own session on first use anyway.
 
     Returns
     -------
@@ -262,7 +299,7 @@ def compile_predictor(model, metadata: Mapping, *,
         predictor = OnnxPredictor(graph, features)
         rows = reference_instances(metadata)
         expected = model.predict_proba(instances_frame(rows, features))
-        got = predictor.predict_proba(rows)
+        got = _probabilities_elsewhere(predictor, rows) if isolate else predictor.predict_proba(rows)
     except Exception as error:  # noqa: BLE001 - any failure means: keep scikit-learn
         return None, f"ONNX conversion or its check failed ({type(error).__name__}: {error}); " \
                      "served by scikit-learn"
@@ -272,19 +309,18 @@ def compile_predictor(model, metadata: Mapping, *,
     if worst > TOLERANCE:
         return None, (f"the ONNX graph differs from scikit-learn by up to {worst:.2g} on "
                       f"{len(rows)} reference rows; served by scikit-learn")
-    predictor._session = predictor._pid = None  # each server process opens its own
     return predictor, (f"onnxruntime; agrees with scikit-learn within {worst:.1e} on "
                        f"{len(rows)} reference rows")
 
 
-def serving_bundle(bundle: Mapping, cache_dir=None) -> dict:
+def serving_bundle(bundle: Mapping, cache_dir=None, isolate: bool = False) -> dict:
     """Return the bundle with its serving runtime: an ONNX predictor if it agrees, else none.
 
     Parameters
     ----------
     bundle : dict
         A loaded bundle.
-    cache_dir : str or path-like, optional
+    cache_dir, isolate
         See :func:`compile_predictor`.
 
     Returns
@@ -294,6 +330,7 @@ def serving_bundle(bundle: Mapping, cache_dir=None) -> dict:
         and ``runtime`` (``{"engine": "onnxruntime" or "scikit-learn",
         "note": ...}``), which ``/health`` reports.
     """
-    predictor, note = compile_predictor(bundle["model"], bundle["metadata"], cache_dir=cache_dir)
+    predictor, note = compile_predictor(bundle["model"], bundle["metadata"], cache_dir=cache_dir,
+                                        isolate=isolate)
     engine = "scikit-learn" if predictor is None else "onnxruntime"
     return dict(bundle, predictor=predictor, runtime={"engine": engine, "note": note})

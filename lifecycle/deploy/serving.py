@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -44,16 +45,21 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
     """
     from gunicorn.app.base import BaseApplication
 
-    bundle = serving_bundle(load_bundle(model_path), cache_dir=default_cache_dir())
+    bundle = serving_bundle(load_bundle(model_path), cache_dir=default_cache_dir(), isolate=True)
     print(f"model runtime: {bundle['runtime']['note']}", file=sys.stderr, flush=True)
     app = create_app(bundle, log_path=log_path)
+    # What the master loaded (libraries, model) is never freed: out of the garbage
+    # collector's sight, workers neither scan it during requests nor for seconds at exit,
+    # and share its memory pages with the master instead of copying them.
+    gc.freeze()
 
     class _Gunicorn(BaseApplication):
         def load_config(self):
+            # No control socket: it would live in ~/.gunicorn, one path for every service.
             options = {"bind": bind, "workers": workers, "threads": threads,
                        "worker_class": "gthread", "timeout": timeout, "graceful_timeout": 5,
                        "keepalive": 75, "backlog": 2048, "preload_app": True,
-                       "accesslog": None, "loglevel": "warning"}
+                       "accesslog": None, "loglevel": "warning", "control_socket_disable": True}
             for key, value in options.items():
                 self.cfg.set(key, value)
 
