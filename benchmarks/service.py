@@ -10,11 +10,15 @@ of gunicorn (workers and threads by ``default_capacity``).
 Both serve the same fitted pipeline on loopback and both run throughout. The load
 generator is wrk (Debian package ``wrk``; written in C, so it is not the bottleneck):
 for each number of connections (8, 32, 64) it loads the two services in turn, alternating
-which goes first, and prints throughput, p50 and p99 and the ratio ours / seed. Then it
-times one request to each while 200 idle connections, and then 8 slowloris connections
-(half-sent headers), are held open. Exits non-zero if wrk saw errors or non-2xx answers::
+which goes first, and prints throughput, p50 and p99 and the ratio ours / seed. Then, for
+each service, it holds 200 idle connections open, and separately 8 slowloris connections
+(request headers sent one byte a second, reopened when the server drops them), for
+``--hold`` seconds each while probing ``/health`` every 0.1 s with a fresh connection, and
+prints the worst and median time to an answer. Exits non-zero if wrk saw errors or non-2xx
+answers::
 
-    .venv/bin/python benchmarks/service.py [--duration 5] [--connections 8 32 64] [--json OUT]
+    .venv/bin/python benchmarks/service.py [--duration 5] [--connections 8 32 64] [--hold 8]
+        [--ports SEED OURS] [--json OUT]
 """
 from __future__ import annotations
 
@@ -28,11 +32,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
 
 from lifecycle import deploy  # noqa: E402
 
@@ -87,27 +94,93 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
             "p50_ms": _ms(percentiles["50"]), "p99_ms": _ms(percentiles["99"]), "errors": errors}
 
 
-def probe_under(url: str, path: str, *, idle: int = 0, slow: int = 0, timeout: float = 10.0) -> float:
-    """Seconds until ``GET path`` gets any answer while idle and slowloris connections are held."""
+class _HeldConnections:
+    """Keep ``n`` connections open in a thread, reopening any the server closes.
+
+    ``slow=False``: idle connections that never send a byte. ``slow=True``:
+    slowloris clients that send their request headers one byte a second and
+    never finish them.
+    """
+
+    def __init__(self, url: str, n: int, *, slow: bool):
+        self.address = _address(url)
+        self.n, self.slow = n, slow
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        time.sleep(0.5)  # let the server accept them
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _open(self):
+        try:
+            connection = socket.create_connection(self.address, timeout=2)
+            connection.setblocking(False)
+            return connection
+        except OSError:
+            return None
+
+    def _hold(self):
+        header = b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4096
+        held = [[self._open(), 0] for _ in range(self.n)]
+        while not self.stop.wait(1.0 if self.slow else 0.2):
+            for slot in held:
+                connection, sent = slot
+                try:
+                    if connection is None or connection.recv(1) == b"":
+                        raise OSError("closed by the server")
+                except BlockingIOError:
+                    pass  # still open, nothing to read: the usual case
+                except OSError:
+                    if connection is not None:
+                        connection.close()
+                    slot[:] = [self._open(), 0]  # as a real slowloris does: reconnect
+                    continue
+                if self.slow:
+                    try:
+                        connection.send(header[sent % len(header):][:1])
+                        slot[1] = sent + 1
+                    except OSError:
+                        pass  # noticed as closed on the next round
+        for connection, _ in held:
+            if connection is not None:
+                connection.close()
+
+
+def _address(url: str) -> tuple[str, int]:
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    held = []
-    try:
-        for k in range(idle + slow):
-            connection = socket.create_connection((host, int(port)), timeout=timeout)
-            if k >= idle:
-                connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
-            held.append(connection)
-        time.sleep(0.5)
-        start = time.perf_counter()
-        with socket.create_connection((host, int(port)), timeout=timeout) as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-            answered = s.recv(64).startswith(b"HTTP/1.")
-        return time.perf_counter() - start if answered else float("inf")
-    except OSError:  # timed out: no answer within the timeout
-        return float("inf")
-    finally:
-        for connection in held:
-            connection.close()
+    return host, int(port)
+
+
+def probe_under(url: str, path: str, *, idle: int = 0, slow: int = 0, seconds: float = 8.0,
+                timeout: float = 5.0) -> dict:
+    """Probe ``GET path`` every 0.1 s for ``seconds`` while idle or slowloris connections are held.
+
+    Returns the number of probes, the worst and median time to the first byte
+    of an answer (a probe without an answer within ``timeout`` counts as
+    ``inf``), and how many got none.
+    """
+    times = []
+    with _HeldConnections(url, idle or slow, slow=bool(slow)):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            try:
+                with socket.create_connection(_address(url), timeout=timeout) as s:
+                    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                    answered = s.recv(64).startswith(b"HTTP/1.")
+            except OSError:  # refused, reset or timed out
+                answered = False
+            times.append(time.perf_counter() - start if answered else float("inf"))
+            time.sleep(0.1)
+    finite = sorted(t for t in times if t != float("inf"))
+    return {"probes": len(times), "worst_s": max(times), "unanswered": len(times) - len(finite),
+            "median_s": finite[len(finite) // 2] if finite else float("inf")}
 
 
 def main(argv=None) -> int:
@@ -115,6 +188,10 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per run")
     parser.add_argument("--connections", type=int, nargs="+", default=[8, 32, 64])
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--hold", type=float, default=8.0,
+                        help="seconds each slow-client attack lasts while /health is probed")
+    parser.add_argument("--ports", type=int, nargs=2, metavar=("SEED", "OURS"),
+                        help="loopback ports of the two services (default: free ones)")
     parser.add_argument("--seed-server", nargs=2, metavar=("PICKLE", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed_server:
@@ -137,9 +214,12 @@ def main(argv=None) -> int:
         script = Path(tmp) / "post.lua"
         script.write_text(WRK_SCRIPT % json.dumps(PAYLOAD))
         seed_cmd = [sys.executable, os.path.abspath(__file__), "--seed-server", str(pickle_path), "{port}"]
-        with deploy.running_service(None, command=seed_cmd, ready_path="/predict") as seed, \
-                deploy.running_service(bundle_dir, workers=workers, threads=threads,
+        seed_port, ours_port = args.ports or (None, None)
+        with deploy.running_service(None, command=seed_cmd, ready_path="/predict",
+                                    port=seed_port) as seed, \
+                deploy.running_service(bundle_dir, workers=workers, threads=threads, port=ours_port,
                                        log_path=Path(tmp) / "predictions.jsonl") as ours:
+            runtime = requests.get(ours.url + "/health", timeout=10).json().get("runtime", {})
             urls = {"seed": seed.url, "ours": ours.url}
             for name in urls:  # warm-up
                 run_wrk(urls[name], script, 4, 1)
@@ -148,11 +228,12 @@ def main(argv=None) -> int:
                 measured = {name: run_wrk(urls[name], script, connections, args.duration) for name in order}
                 rows.append({"connections": connections, **measured})
             for name, path in (("seed", "/predict"), ("ours", "/health")):
-                probes[name] = {"idle_200_s": probe_under(urls[name], path, idle=200),
-                                "slowloris_8_s": probe_under(urls[name], path, slow=8)}
+                probes[name] = {"idle_200": probe_under(urls[name], path, idle=200, seconds=args.hold),
+                                "slowloris_8": probe_under(urls[name], path, slow=8, seconds=args.hold)}
 
     print(f"wrk, 1-instance POST /predict, {args.duration:g} s per run, {deploy.usable_cores()} usable "
-          f"cores; ours: nginx -> gunicorn {workers} workers x {threads} threads\n")
+          f"cores; ours: nginx -> gunicorn {workers} workers x {threads} threads, "
+          f"model runtime: {runtime.get('note', 'unknown')}\n")
     print(f"{'conns':>5} | {'seed req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'ours req/s':>10} "
           f"{'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6}")
     for row in rows:
@@ -161,11 +242,16 @@ def main(argv=None) -> int:
         print(f"{row['connections']:5d} | {seed_row['throughput_rps']:10.1f} {seed_row['p50_ms']:7.1f} "
               f"{seed_row['p99_ms']:7.1f} | {ours_row['throughput_rps']:10.1f} {ours_row['p50_ms']:7.1f} "
               f"{ours_row['p99_ms']:7.1f} | x{row['ratio']:5.2f}")
-    print("\nfirst answer while connections are held open (seconds; inf = none within 10 s):")
+    print(f"\ntime to answer a probe every 0.1 s for {args.hold:g} s while connections are held open "
+          "(seed: GET /predict, ours: GET /health; inf = no answer within 5 s):")
     for name, probe in probes.items():
-        print(f"  {name}: 200 idle {probe['idle_200_s']:.3f}, 8 slowloris {probe['slowloris_8_s']:.3f}")
+        for attack, label in (("idle_200", "200 idle"), ("slowloris_8", "8 slowloris")):
+            p = probe[attack]
+            print(f"  {name:4s} {label:11s}: worst {p['worst_s']:.3f} s, median {p['median_s']:.3f} s, "
+                  f"{p['unanswered']} of {p['probes']} probes unanswered")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "probes": probes}, indent=2))
+        Path(args.json).write_text(json.dumps({"rows": rows, "probes": probes, "runtime": runtime},
+                                              indent=2))
     failed = [row["connections"] for row in rows if row["seed"]["errors"] or row["ours"]["errors"]]
     if failed:
         print(f"errors or non-2xx answers at {failed} connections", file=sys.stderr)

@@ -341,6 +341,85 @@ def test_predict_payload_statuses(bundle, payload, status):
         assert "instance 1" in body["error"]
 
 
+# --------------------------------------------------------------------------- ONNX runtime
+
+@pytest.fixture(scope="module")
+def served(bundle):
+    """The reference bundle with its serving runtime, as ``serve`` builds it (no cache)."""
+    from lifecycle.deploy.runtime import serving_bundle
+
+    return serving_bundle(bundle)
+
+
+def test_serving_bundle_compiles_the_reference_pipeline_to_onnx(served):
+    assert served["runtime"]["engine"] == "onnxruntime", served["runtime"]["note"]
+    assert "512 reference rows" in served["runtime"]["note"]
+
+
+@pytest.mark.parametrize("rows", [slice(0, 256), slice(256, None)])
+def test_onnx_answers_like_scikit_learn_with_missing_and_unknown_values(bundle, served, rows):
+    frame = deploy.penguins_frame()[deploy.NUMERIC + deploy.CATEGORICAL].iloc[rows].copy()
+    frame.iloc[::7, 4] = "Atlantis"  # an island never seen in training
+    frame.iloc[::5, 1] = np.nan
+    instances = records(frame)
+    status, body = deploy.predict_payload({"instances": instances}, served)
+    _, reference = deploy.predict_payload({"instances": instances}, bundle)
+    assert status == 200 and body["predictions"] == reference["predictions"]
+    got = np.array([list(p.values()) for p in body["probabilities"]])
+    expected = np.array([list(p.values()) for p in reference["probabilities"]])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    json.dumps(body, allow_nan=False)
+
+
+def test_onnx_hands_numbers_beyond_float32_to_scikit_learn(bundle, served):
+    unbounded = dict(served, metadata=dict(served["metadata"], domain={"numeric": {}, "categories": {}}))
+    instance = dict(GOOD, body_mass_g=1e300)
+    assert served["predictor"].predict_proba([instance]) is None
+    status, body = deploy.predict_payload({"instances": [instance]}, unbounded)
+    reference = deploy.predict_payload({"instances": [instance]}, dict(bundle, metadata=unbounded["metadata"]))
+    assert status == 200 and body == reference[1]
+
+
+def test_serving_bundle_falls_back_to_scikit_learn_and_says_why(bundle):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from lifecycle.deploy.runtime import serving_bundle
+
+    X = deploy.penguins_frame()[deploy.NUMERIC].fillna(0)
+    y = deploy.penguins_frame()["species"]
+    model = make_pipeline(FunctionTransformer(np.log1p), bundle["model"].named_steps["model"].__class__(
+        max_iter=1000)).fit(X, y)
+    odd = {"model": model, "metadata": {"model_version": "odd-1", "features": deploy.schema_from_frame(X),
+                                        "domain": deploy.domain_from_frame(X)}}
+    served = serving_bundle(odd)
+    assert served["runtime"]["engine"] == "scikit-learn" and served["predictor"] is None
+    assert "served by scikit-learn" in served["runtime"]["note"]
+    numbers = {name: GOOD[name] for name in deploy.NUMERIC}
+    assert deploy.predict_payload({"instances": [numbers]}, served)[0] == 200
+    no_proba = serving_bundle({"model": model.steps[0][1], "metadata": odd["metadata"]})
+    assert "no predict_proba" in no_proba["runtime"]["note"]
+
+
+def test_serving_bundle_caches_the_graph_and_checks_it_again(bundle, saved, tmp_path):
+    from lifecycle.deploy.runtime import serving_bundle
+
+    loaded = deploy.load_bundle(saved)
+    first = serving_bundle(loaded, cache_dir=tmp_path, isolate=True)  # as gunicorn's master does
+    (graph,) = tmp_path.glob("*.onnx")
+    assert first["runtime"]["engine"] == "onnxruntime", first["runtime"]["note"]
+    assert serving_bundle(loaded, cache_dir=tmp_path)["predictor"].onnx_bytes == graph.read_bytes()
+    graph.write_bytes(b"not a graph")
+    broken = serving_bundle(loaded, cache_dir=tmp_path)
+    assert broken["runtime"]["engine"] == "scikit-learn" and "check failed" in broken["runtime"]["note"]
+
+
+def test_health_reports_the_runtime_only_when_served(bundle, served):
+    plain = deploy.create_app(bundle).test_client().get("/health").get_json()
+    assert plain == {"status": "ok", "model_version": "penguins-1.0.0"}
+    assert deploy.create_app(served).test_client().get("/health").get_json()["runtime"] == served["runtime"]
+
+
 # --------------------------------------------------------------------------- log and latency
 
 def test_log_records_follow_the_shared_format(bundle):

@@ -16,7 +16,8 @@ The reference implementation of the course's deployment service :
   unknown, a number far outside the training range refused with a 422;
 * a prediction log in JSON lines (:data:`LOG_FIELDS`), read back by lesson 06;
 * a command line that trains a bundle and serves it with nginx in front of
-  gunicorn (:func:`serve`; ``--no-proxy`` for gunicorn alone)::
+  gunicorn (:func:`serve`; ``--no-proxy`` for gunicorn alone), predicting with
+  onnxruntime when the pipeline's ONNX conversion agrees with it::
 
       python -m lifecycle.deploy train --out artifacts/penguins
       python -m lifecycle.deploy serve --model artifacts/penguins --host 127.0.0.1 --port 8000
@@ -30,7 +31,8 @@ verify, load), :mod:`~lifecycle.deploy.validation` (request checks and the
 ``/predict`` handler), :mod:`~lifecycle.deploy.prediction_log`,
 :mod:`~lifecycle.deploy.app` (Flask), :mod:`~lifecycle.deploy.serving`
 (nginx and gunicorn as one service, subprocess), :mod:`~lifecycle.deploy.proxy`
-(nginx configuration), :mod:`~lifecycle.deploy.capacity` (workers and threads),
+(nginx configuration), :mod:`~lifecycle.deploy.runtime` (the pipeline compiled to ONNX
+and checked, for serving), :mod:`~lifecycle.deploy.capacity` (workers and threads),
 :mod:`~lifecycle.deploy.openapi`, :mod:`~lifecycle.deploy.measure` (load and latency),
 :mod:`~lifecycle.deploy.plots` and :mod:`~lifecycle.deploy.cli`. Everything
 public is re-exported here.

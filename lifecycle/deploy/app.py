@@ -21,7 +21,9 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
     Parameters
     ----------
     bundle : dict
-        A loaded bundle (:func:`load_bundle`).
+        A loaded bundle (:func:`load_bundle`), or one with its serving
+        runtime (:func:`~lifecycle.deploy.runtime.serving_bundle`), which
+        ``/health`` then reports.
     log_path : str or path-like, optional
         Prediction log (JSON lines, :data:`LOG_FIELDS`); no log when omitted.
     max_batch : int
@@ -50,6 +52,9 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
                         "domain")
                        if key in metadata}
     document = openapi_document(metadata, max_batch)
+    health_body = {"status": "ok", "model_version": metadata["model_version"]}
+    if "runtime" in bundle:
+        health_body["runtime"] = bundle["runtime"]
     log = _PredictionLog(log_path) if log_path else None
 
     def reply(status: int, body: Mapping) -> Response:
@@ -65,7 +70,7 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
 
     @app.get("/health")
     def health():
-        return reply(200, {"status": "ok", "model_version": metadata["model_version"]})
+        return reply(200, health_body)
 
     @app.get("/metadata")
     def describe():

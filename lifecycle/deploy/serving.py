@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from lifecycle.deploy.app import create_app
 from lifecycle.deploy.bundle import load_bundle, read_verified
 from lifecycle.deploy.capacity import default_capacity
 from lifecycle.deploy.proxy import ProxyError, find_nginx, write_nginx_files
+from lifecycle.deploy.runtime import default_cache_dir, serving_bundle
 from lifecycle.deploy.validation import MAX_BODY_BYTES
 
 
@@ -35,20 +37,29 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
     """Serve a bundle with gunicorn on ``bind`` (``HOST:PORT`` or ``unix:PATH``); blocks.
 
     The bundle is loaded and verified once in the master process, before
-    anything is bound, so a tampered bundle stops the service at start-up;
-    the workers inherit the loaded model. ``gthread`` workers keep the
+    anything is bound, so a tampered bundle stops the service at start-up,
+    and compiled to ONNX if the graph agrees with the pipeline
+    (:func:`~lifecycle.deploy.runtime.serving_bundle`; the log says which
+    runtime predicts); the workers inherit it. ``gthread`` workers keep the
     proxy's connections alive between requests.
     """
     from gunicorn.app.base import BaseApplication
 
-    app = create_app(load_bundle(model_path), log_path=log_path)
+    bundle = serving_bundle(load_bundle(model_path), cache_dir=default_cache_dir(), isolate=True)
+    print(f"model runtime: {bundle['runtime']['note']}", file=sys.stderr, flush=True)
+    app = create_app(bundle, log_path=log_path)
+    # What the master loaded (libraries, model) is never freed: out of the garbage
+    # collector's sight, workers neither scan it during requests nor for seconds at exit,
+    # and share its memory pages with the master instead of copying them.
+    gc.freeze()
 
     class _Gunicorn(BaseApplication):
         def load_config(self):
+            # No control socket: it would live in ~/.gunicorn, one path for every service.
             options = {"bind": bind, "workers": workers, "threads": threads,
                        "worker_class": "gthread", "timeout": timeout, "graceful_timeout": 5,
                        "keepalive": 75, "backlog": 2048, "preload_app": True,
-                       "accesslog": None, "loglevel": "warning"}
+                       "accesslog": None, "loglevel": "warning", "control_socket_disable": True}
             for key, value in options.items():
                 self.cfg.set(key, value)
 

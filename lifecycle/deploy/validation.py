@@ -161,7 +161,9 @@ def predict_payload(payload, bundle: Mapping, max_batch: int = MAX_BATCH) -> tup
     payload : object
         The decoded JSON body; valid is ``{"instances": [instance, ...]}``.
     bundle : dict
-        ``{"model": ..., "metadata": ...}``.
+        ``{"model": ..., "metadata": ...}``, optionally with ``predictor``
+        (:func:`~lifecycle.deploy.runtime.serving_bundle`): probabilities then
+        come from it, and from the model only when it returns ``None``.
     max_batch : int
         Largest number of instances accepted.
 
@@ -194,18 +196,20 @@ def predict_payload(payload, bundle: Mapping, max_batch: int = MAX_BATCH) -> tup
         problems += [f"instance {i}: {e}" for e in validate_instance(instance, features, domain)]
     if problems:
         return 422, error_body(422, "; ".join(problems[:10]))
-    X = instances_frame(instances, features)
     model = bundle["model"]
     if hasattr(model, "predict_proba"):
         # One pass through the pipeline: the predicted class is the most probable one
         # (what predict returns for logistic regression and most classifiers).
-        proba = model.predict_proba(X)
+        predictor = bundle.get("predictor")
+        proba = None if predictor is None else predictor.predict_proba(instances)
+        if proba is None:
+            proba = model.predict_proba(instances_frame(instances, features))
         classes = [_plain(c) for c in model.classes_]
         return 200, {"predictions": [classes[k] for k in np.argmax(proba, axis=1)],
                      "model_version": metadata["model_version"],
                      "probabilities": [dict(zip(classes, map(float, row), strict=True))
                                        for row in proba]}
-    predictions = [_plain(p) for p in model.predict(X)]
+    predictions = [_plain(p) for p in model.predict(instances_frame(instances, features))]
     return 200, {"predictions": predictions, "model_version": metadata["model_version"]}
 
 
