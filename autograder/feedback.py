@@ -200,9 +200,12 @@ def _summary(title: str, job, groups: list[dict], rows: list[dict], notes: list[
     head += [f"<p class='lc-note'>{e(note)}</p>" for note in dict.fromkeys(notes) if note]
     head.append("<table><tr><th>exercise</th><th>points</th><th>result</th><th>what went "
                 "wrong</th></tr>")
-    tail = ["</table><p>Below: your notebook as graded, with the checks you can see and "
-            "what they printed. Hidden checks test your answers on inputs you have not "
-            "seen; when one fails you see its message, not its code.</p></div>"]
+    below = ("Below: the lesson's notebook as released (yours could not be graded)."
+             if counts["not-graded"] else
+             "Below: your notebook as graded, with the checks you can see and what they "
+             "printed. Hidden checks test your answers on inputs you have not seen; when one "
+             "fails you see its message, not its code.")
+    tail = [f"</table><p>{below}</p></div>"]
     return "\n".join(head + lines + tail)
 
 
