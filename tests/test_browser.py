@@ -290,27 +290,35 @@ def test_validate_names_the_failing_exercise(page, course):
     close_dialog(page)
 
 
-def test_instructor_mode_shows_nbgrader_tools(browser_context, course):
+def test_instructor_mode_shows_nbgrader_tools(browser_context, course, feedback_pages):
     # The instructor's tree is the repository itself; JupyterLab checkpoints the
-    # landing page it opens. Leave no such folder behind.
-    checkpoints = ROOT / "solutions" / ".ipynb_checkpoints"
-    existed = checkpoints.exists()
+    # pages it opens. Leave no such folder behind.
+    made = [p for p in (ROOT / "solutions" / ".ipynb_checkpoints",
+                        ROOT / "docs" / ".ipynb_checkpoints") if not p.exists()]
     try:
-        _instructor_mode(browser_context, course)
+        _instructor_mode(browser_context, course, feedback_pages)
     finally:
-        if not existed and checkpoints.exists():
-            shutil.rmtree(checkpoints)
+        for path in made:
+            if path.exists():
+                shutil.rmtree(path)
 
 
-def _instructor_mode(browser_context, course):
-    with LabServer(course["dir"], course["base"] / "lab-instructor", mode="instructor") as server:
+def _instructor_mode(browser_context, course, feedback_pages):
+    graded = feedback_pages["partial"].parents[3]  # OUT/feedback/<learner>/<lesson>/<nb>.html
+    with LabServer(course["dir"], course["base"] / "lab-instructor", mode="instructor",
+                   graded=graded) as server:
         assert server.get("/formgrader") in (200, 302)
         page = browser_context.new_page()
         try:
             page.goto(server.url("/"))
-            page.locator(".jp-RenderedMarkdown h1", has_text="Model Lifecycle Lab").wait_for()
-            # The instructor's tree is the repository; it opens in solutions/.
-            page.locator(".jp-BreadCrumbs", has_text="solutions").wait_for()
+            # The instructor's page, not the learners' welcome; its glossary link works.
+            page.locator(".jp-RenderedMarkdown h1", has_text="Running a workshop").wait_for()
+            page.locator(".jp-BreadCrumbs", has_text="docs").wait_for()
+            page.locator(".jp-RenderedMarkdown a", has_text="glossary").first.click()
+            page.locator(".lm-TabBar-tab.lm-mod-current", has_text="glossary.md").wait_for()
+            page.locator(".jp-RenderedMarkdown:visible h1").first.wait_for()
+            assert "glossary" in page.locator(".jp-RenderedMarkdown:visible h1").first \
+                .inner_text().lower()
             menubar = page.locator("#jp-MainMenu")
             menubar.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(state="visible")
             menubar.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
@@ -323,6 +331,14 @@ def _instructor_mode(browser_context, course):
             for lesson in sorted(p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*")):
                 table.locator("td", has_text=lesson).first.wait_for()
             assert "exchange directory" not in page.content()  # make lab gives it one
+            # The graded class is there, with no configuration by hand: two submissions.
+            row = table.locator("tr", has=page.locator("td.name", has_text=course["lesson"]))
+            page.wait_for_function(
+                "(l) => [...document.querySelectorAll('#main-table tr')].some(r => "
+                "r.querySelector('td.name') && r.querySelector('td.name').innerText.trim() === l"
+                " && r.querySelector('.num-submissions').innerText.trim() === '2')",
+                arg=course["lesson"])
+            assert row.locator(".num-submissions").inner_text().strip() == "2"
             shot(page, "08-formgrader")
         finally:
             page.close()

@@ -290,7 +290,6 @@ def test_report_and_feedback_pages_read_well(klass, tmp_path):
         (subs / learner / LESSON).mkdir(parents=True)
         (subs / learner / LESSON / name).write_text(text)
     _grade(subs, out, workers=2)
-    rows = read_scores(out / "scores.csv")
     report = (out / "report.html").read_text()
     learners = {"learner00", "learner01", "unreadable", "renamed", "blank"}
     for learner in learners:
@@ -306,14 +305,13 @@ def test_report_and_feedback_pages_read_well(klass, tmp_path):
         expected = (f"<tr><td>{LESSON}</td><td>{exercise}</td><td>{100 * passed / len(handed):.0f}%"
                     f"</td><td>{passed}</td><td>{len(handed)}</td><td>1</td><td>1</td></tr>")
         assert expected in report, (expected, len(handed))
-    assert rows  # the CLI wrote scores for every learner
     blank = (out / "feedback" / "blank" / LESSON / "optimizers.html").read_text()
     assert "Test cell" not in blank and "Exercise 1: MSE and its gradient" in blank
-    assert blank.count("class='lc-not-attempted'") == 9  # the summary: every exercise not attempted
+    assert len(re.findall(r"class=[\"']lc-not-attempted[\"']", blank)) == 9  # the summary: every exercise not attempted
     assert "<math" in blank and "$$" not in blank
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=['\"]?(https?:)?//", blank)
     solved = (out / "feedback" / "learner00" / LESSON / "optimizers.html").read_text()
     assert "data:image/png;base64," in solved  # the lesson's plots, drawn by the learner's code
-    assert solved.count("class='lc-passed'") == 9
+    assert len(re.findall(r"class=[\"']lc-passed[\"']", solved)) == 9
     unreadable = (out / "feedback" / "unreadable" / LESSON / "optimizers.html").read_text()
     assert unreadable.count("not valid JSON") == 1
