@@ -10,6 +10,13 @@ or from the last cell of a lesson notebook::
     from lifecycle.progress import show_progress
     show_progress("02_optimizers")
 
+"Did I get it?" in seconds, from any cell of a lesson notebook, on the answers the
+kernel has now (nothing is re-run)::
+
+    from lifecycle.progress import check
+    check()                  # every exercise: passed / failed with its message / not started
+    check("audit_missing")   # one exercise
+
 A notebook whose answers are all still the release's stub is reported as not
 started without running it (``--all`` runs it anyway). Each other notebook of
 ``course/<lesson>/`` runs from top to bottom in a fresh kernel,
@@ -46,6 +53,7 @@ GUARD = "LIFECYCLE_PROGRESS_RUNNING"
 __all__ = [
     "CheckResult",
     "NotebookReport",
+    "check",
     "check_lessons",
     "check_notebook",
     "discover",
@@ -487,6 +495,90 @@ def show_progress(lesson: str | None = None, *, course=None, force: bool = False
     reports = check_lessons(paths, timeout=timeout, file=sys.stdout)
     print(format_report(reports))
     return reports
+
+
+def _exercises(nb) -> list[tuple[str, str, list]]:
+    """``(answer grade_id, answer source, test cells)`` per exercise, in notebook order."""
+    found = []
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            found.append((meta.get("grade_id", "?"), cell.source, []))
+        elif meta.get("grade") and found and _has_code(cell.source):
+            found[-1][2].append(cell)
+    return [ex for ex in found if ex[2]]
+
+
+def check(exercise: str | None = None, *, notebook=None, shell=None) -> dict[str, str]:
+    """Did I get it? Run each exercise's public checks on this kernel's answers, in seconds.
+
+    Nothing is re-run: the checks of the saved notebook run on what this kernel has
+    defined, so run your answer cell first. Per exercise it prints passed, failed with
+    the check's message, or not started.
+
+    Parameters
+    ----------
+    exercise : str, optional
+        Only this exercise: the name in its answer cell (e.g. ``"audit_missing"``).
+    notebook : path-like, optional
+        The notebook whose checks to run; the one this kernel belongs to by default.
+    shell : IPython.core.interactiveshell.InteractiveShell, optional
+        Where the answers live; this kernel's by default.
+
+    Returns
+    -------
+    dict
+        Exercise to ``"passed"``, ``"failed"`` or ``"not started"``.
+
+    Examples
+    --------
+    In a new cell under your answer::
+
+        from lifecycle.progress import check
+        check("audit_missing")
+    """
+    import contextlib
+
+    import nbformat
+    from IPython import get_ipython
+
+    shell = shell or get_ipython()
+    path = Path(notebook) if notebook else _current_notebook()
+    if shell is None or path is None:
+        print("check: run it in a lesson notebook in JupyterLab (or pass notebook= and shell=).")
+        return {}
+    exercises = _exercises(nbformat.read(str(path), as_version=4))
+    if exercise is not None:
+        exercises = [ex for ex in exercises if ex[0] == exercise]
+        if not exercises:
+            names = ", ".join(ex[0] for ex in _exercises(nbformat.read(str(path), as_version=4)))
+            print(f"check: no exercise {exercise!r} in {path.name}; exercises: {names}")
+            return {}
+    verdicts = {}
+    for name, _, tests in exercises:
+        failure = None
+        for cell in tests:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                result = shell.run_cell(cell.source, store_history=False, silent=True)
+            error = result.error_before_exec or result.error_in_exec
+            if error is not None:
+                failure = error
+                break
+        points = sum(float(_nbgrader(c).get("points") or 0) for c in tests)
+        if failure is None:
+            verdicts[name] = "passed"
+            print(f"[PASS] {name}: the public checks pass ({_points(points)} points; hidden "
+                  "checks run when graded)")
+        elif isinstance(failure, NotImplementedError) or "NotImplementedError" in repr(failure):
+            verdicts[name] = "not started"
+            print(f"[TODO] {name}: not started (the answer raises NotImplementedError)")
+        else:
+            verdicts[name] = "failed"
+            message = f"{type(failure).__name__}: {failure}".strip()
+            print(f"[FAIL] {name}:\n" + "\n".join("    " + ln for ln in message.splitlines()[:8]))
+    return verdicts
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -244,3 +244,23 @@ def test_only_started_lessons_run_and_the_cli_says_what_it_does(tmp_path):
     assert "02_later/later.ipynb: 0 of 2 points" in run.stdout
     assert "not started: every exercise still raises NotImplementedError" in run.stdout
     assert "Total: 1 of 3 points" in run.stdout
+
+
+def test_check_answers_did_i_get_it_per_exercise_in_the_kernel(course, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    notebook = course / "01_first" / "first.ipynb"
+    shell.run_cell("from lifecycle.feedback import check_close\n"
+                   "def double(x):\n    return 2 * x\n"
+                   "def square(x):\n    return x + x\n"
+                   "def cube(x):\n    raise NotImplementedError()")
+    verdicts = progress.check(notebook=notebook, shell=shell)
+    assert verdicts == {"double": "passed", "square": "failed", "cube": "not started"}
+    out = capsys.readouterr().out
+    assert "[PASS] double" in out and "[TODO] cube: not started" in out
+    assert "square(3) is not right" in out and "hint: multiply, do not add" in out
+    shell.run_cell("def square(x):\n    return x * x")  # fixed in the kernel: no re-run needed
+    assert progress.check("square", notebook=notebook, shell=shell) == {"square": "passed"}
+    assert progress.check("nothing", notebook=notebook, shell=shell) == {}
+    assert "exercises: double, square, cube" in capsys.readouterr().out
