@@ -112,6 +112,7 @@ def _error(ename: str, evalue: str, tb: list[str]):
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_CHARS = 1 << 20  # the learner's plots kept per notebook (base64), for the feedback page
 
 
 def _pngs(images) -> list[str]:
@@ -133,6 +134,7 @@ def _pngs(images) -> list[str]:
 class _Run:
     def __init__(self, lesson: Lesson, limits, boxes):
         self.lesson, self.limits, self.boxes = lesson, limits, boxes
+        self.image_chars = 0
         self.result = RunResult()
         self.start = time.monotonic()
         self.deadline = self.start + limits.notebook_timeout
@@ -231,6 +233,9 @@ class _Run:
         if reply.get("stderr"):
             cell.outputs.append(_stream("stderr", str(reply["stderr"])))
         for image in _pngs(reply.get("images")):
+            self.image_chars += len(image)
+            if self.image_chars > MAX_IMAGE_CHARS:  # plots past the notebook's budget are left out
+                break
             cell.outputs.append(new_output("display_data", data={"image/png": image}))
         err = reply.get("error")
         if isinstance(err, dict):
