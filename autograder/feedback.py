@@ -153,17 +153,19 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def _verdict(rows: list[dict]) -> tuple[str, str, list[str]]:
-    """``(css class, result text, messages)`` of one exercise from its tests' rows."""
+def _verdict(rows: list[dict], said: set[str]) -> tuple[str, str, list[str]]:
+    """``(css class, result text, messages)`` of one exercise from its tests' rows; a
+    message already ``said`` on top of the page (a reason for the whole notebook) is not
+    repeated."""
     statuses = {r["status"] for r in rows}
     if all(r["status"] == "ok" and r["score"] >= r["max_score"] for r in rows):
         return "passed", "passed", []
     messages = list(dict.fromkeys(r.get("message") or "" for r in rows
                                   if r["status"] != "ok" or r["score"] < r["max_score"]))
-    messages = [m for m in messages if m]
+    messages = [m for m in messages if m and m not in said]
     if statuses & set(WHOLE_NOTEBOOK):  # said once, on top of the page
         return "not-graded", STATUS_TEXT[sorted(statuses & set(WHOLE_NOTEBOOK))[0]], []
-    if messages and all(m == NOT_ATTEMPTED for m in messages):
+    if messages and all(m == NOT_ATTEMPTED for m in messages) and statuses <= {"ok", "error"}:
         return "not-attempted", "not attempted", []
     bad = sorted(statuses - {"ok", "error"})
     text = STATUS_TEXT.get(bad[0], bad[0]) if bad else "failed"
@@ -181,7 +183,7 @@ def _summary(title: str, job, groups: list[dict], rows: list[dict], notes: list[
         ex_rows = [by_id[t] for t in ex["tests"] if t in by_id]
         if not ex_rows:
             continue
-        css, text, messages = _verdict(ex_rows)
+        css, text, messages = _verdict(ex_rows, set(notes))
         counts[css] += 1
         got = sum(r["score"] for r in ex_rows)
         out_of = sum(r["max_score"] for r in ex_rows)

@@ -7,6 +7,8 @@ import io
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from autograder.feedback import NOT_ATTEMPTED
+
 __all__ = ["write_report"]
 
 UNGRADED = ("invalid", "missing", "timeout", "killed", "tampered")
@@ -188,7 +190,8 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
         job = s["job"]
         statuses = {r["status"] for r in s["rows"]}
         for r in s["rows"]:
-            if r["status"] == "error" and r["score"] < r["max_score"]:
+            if r["status"] == "error" and r["score"] < r["max_score"] and \
+                    r["message"] != NOT_ATTEMPTED:  # not a mistake to discuss
                 failures[(job["lesson"], r["exercise"], _first_line(r["message"]))] += 1
         bad = statuses & set(UNGRADED)
         why = "; ".join(dict.fromkeys(s.get("notes") or []))
