@@ -224,9 +224,26 @@ def _title(nb, job) -> str:
 def page_resources(nb, job, rows: list[dict], notes: list[str]) -> tuple[dict, dict]:
     """Prepare ``nb`` (in place) and the template's resources for one feedback page.
 
-    Maths in markdown cells becomes placeholder words (the second value maps them to
-    MathML, to substitute into the rendered page); each graded cell gets a label that
-    names its exercise.
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The graded notebook (or the release, for a notebook that could not be graded),
+        hidden tests already removed.
+    job : autograder.pipeline.Job
+        Whose notebook it is.
+    rows : list of dict
+        One per test cell: ``exercise`` (its grade_id), ``score``, ``max_score``,
+        ``status``, ``message``.
+    notes : list of str
+        What concerns the whole notebook, said once on top.
+
+    Returns
+    -------
+    resources : dict
+        For the template: ``lifecycle.title``, ``lifecycle.summary`` (HTML) and
+        ``lifecycle.labels`` (grade_id to the label naming its exercise).
+    maths : dict
+        Placeholder word to MathML: markdown maths, to substitute into the rendered page.
     """
     groups = exercises(nb)
     by_id = {r["exercise"]: r for r in rows}
