@@ -27,7 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 lab: setup
-	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE)
+	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE) $(if $(GRADED),--graded $(GRADED))
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadscope

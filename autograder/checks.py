@@ -51,7 +51,10 @@ def read_submission(data: bytes, source_ids: set[str]):
     try:
         raw = json.loads(text)
     except ValueError as error:
-        raise Unreadable(f"the file is not valid JSON ({error.msg} at line {error.lineno})") from None
+        # json's own words end in "at" for some errors ("Unterminated string starting at").
+        where = getattr(error, "msg", str(error)).removesuffix(" at")
+        raise Unreadable(f"the file is not valid JSON ({where} at line "
+                         f"{getattr(error, 'lineno', '?')})") from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise Unreadable("the file is JSON but not a Jupyter notebook")
     try:

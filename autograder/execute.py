@@ -111,9 +111,30 @@ def _error(ename: str, evalue: str, tb: list[str]):
     return new_output("error", ename=ename, evalue=evalue, traceback=tb)
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_IMAGE_CHARS = 1 << 20  # the learner's plots kept per notebook (base64), for the feedback page
+
+
+def _pngs(images) -> list[str]:
+    """The learner's plots that really are PNG images, as base64 (they go into a web page)."""
+    import base64
+    import binascii
+
+    kept = []
+    for image in (images if isinstance(images, list) else [])[:4]:
+        try:
+            data = base64.b64decode(image, validate=True) if isinstance(image, str) else b""
+        except (binascii.Error, ValueError):
+            continue
+        if data.startswith(PNG_SIGNATURE) and len(data) <= 256 << 10:
+            kept.append(base64.b64encode(data).decode("ascii"))
+    return kept
+
+
 class _Run:
     def __init__(self, lesson: Lesson, limits, boxes):
         self.lesson, self.limits, self.boxes = lesson, limits, boxes
+        self.image_chars = 0
         self.result = RunResult()
         self.start = time.monotonic()
         self.deadline = self.start + limits.notebook_timeout
@@ -211,6 +232,11 @@ class _Run:
             cell.outputs.append(_stream("stdout", str(reply["stdout"])))
         if reply.get("stderr"):
             cell.outputs.append(_stream("stderr", str(reply["stderr"])))
+        for image in _pngs(reply.get("images")):
+            self.image_chars += len(image)
+            if self.image_chars > MAX_IMAGE_CHARS:  # plots past the notebook's budget are left out
+                break
+            cell.outputs.append(new_output("display_data", data={"image/png": image}))
         err = reply.get("error")
         if isinstance(err, dict):
             tb = [str(err.get("traceback", ""))]

@@ -92,15 +92,33 @@ def _run(shell, source: str, limit: int, baseline: dict) -> dict:
             error = result.error_before_exec or result.error_in_exec
         except BaseException as caught:  # noqa: BLE001 - report, never die
             error = caught
+    return {"stdout": out.text(), "stderr": err.text(), "images": _figures(),
+            "error": _error_info(error, limit) if error is not None else None,
+            "tampered": _changes(baseline, _snapshot(shell))}
+
+
+MAX_FIGURES, MAX_IMAGE_BYTES = 4, 256 << 10
+
+
+def _figures() -> list[str]:
+    """The cell's open matplotlib figures as base64 PNGs (the first few, if small), then closed."""
+    import base64
+
+    if "matplotlib.pyplot" not in sys.modules:
+        return []
+    images = []
     try:
         import matplotlib.pyplot as plt
 
+        for number in plt.get_fignums()[:MAX_FIGURES]:
+            buf = io.BytesIO()
+            plt.figure(number).savefig(buf, format="png", dpi=72, bbox_inches="tight")
+            if buf.tell() <= MAX_IMAGE_BYTES:
+                images.append(base64.b64encode(buf.getvalue()).decode("ascii"))
         plt.close("all")
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a figure that cannot be drawn is left out
         pass
-    return {"stdout": out.text(), "stderr": err.text(),
-            "error": _error_info(error, limit) if error is not None else None,
-            "tampered": _changes(baseline, _snapshot(shell))}
+    return images
 
 
 def _describe(shell, name: str) -> tuple[dict, bytes]:

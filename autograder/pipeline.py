@@ -88,9 +88,6 @@ def _mark_all_failed(nb, note: str) -> None:
             cell.outputs = [new_output("error", ename="NotGraded", evalue=note, traceback=[note])]
 
 
-NOT_ATTEMPTED = "not attempted: the answer still raises NotImplementedError"
-
-
 def _exercises(lesson) -> list[tuple[str, list[str]]]:
     """Each answer cell's ``grade_id`` with the test cells that use a name it defines."""
     from autograder.notebook import names_defined, names_used
@@ -104,6 +101,7 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
     """Say "not attempted" for an untouched answer; drop the hidden-test note where a
     visible check of the same exercise failed (the note says the visible ones pass)."""
     from autograder.execute import HIDDEN_NOTE
+    from autograder.feedback import NOT_ATTEMPTED
 
     cells = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c
              for c in nb.cells if c.cell_type == "code"}
@@ -130,29 +128,24 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
 def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from autograder.feedback import exporter, summary_cell
+    from autograder.feedback import exporter, page_resources
 
     nb = copy.deepcopy(nb)
     # Only graded cells hold hidden tests (and are the instructor's, restored by
     # OverwriteCells). A learner's cell that merely mentions "BEGIN HIDDEN TESTS"
     # made nbgrader's ClearHiddenTests raise on the whole notebook: a grader error.
     clear = ClearHiddenTests()
+    said = set(notes)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and (cell.metadata.get("nbgrader") or {}).get("grade"):
             clear.preprocess_cell(cell, {}, index)
-    by_id = {r["exercise"]: r for r in rows}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade_id") in by_id and meta.get("grade"):
-            meta["score"] = by_id[meta["grade_id"]]["score"]
-            meta["points"] = by_id[meta["grade_id"]]["max_score"]
-    nb.cells.insert(0, summary_cell(job, rows, notes))
-    score = sum(r["score"] for r in rows)
-    total = sum(r["max_score"] for r in rows)
-    resources = {"nbgrader": {"score": score, "max_score": total, "late_penalty": 0,
-                              "notebook": job.notebook, "assignment": job.lesson,
-                              "student": job.learner}}
+            # A reason the whole notebook was not graded is said once, on top.
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "error" and o.get("evalue") in said)]
+    resources, maths = page_resources(nb, job, rows, notes)
     body, _ = exporter().from_notebook_node(nb, resources=resources)
+    for word, mathml in maths.items():
+        body = body.replace(word, mathml)
     return body
 
 

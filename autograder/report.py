@@ -7,6 +7,8 @@ import io
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from autograder.feedback import NOT_ATTEMPTED
+
 __all__ = ["write_report"]
 
 UNGRADED = ("invalid", "missing", "timeout", "killed", "tampered")
@@ -33,7 +35,29 @@ def _first_line(message: str) -> str:
     return (message or "").strip()[:160]
 
 
-def _plots(states: list[dict]) -> list[str]:
+NOT_HANDED_IN = ("missing", "invalid")
+
+
+def _handed_in(state: dict) -> bool:
+    """Whether the learner handed this notebook in, readable: the pass rates count only these."""
+    return not {r["status"] for r in state["rows"]} & set(NOT_HANDED_IN)
+
+
+def _exercise_counts(states: list[dict]) -> dict:
+    """Per (lesson, exercise): learners with full points, handed in, missing, invalid."""
+    counts = defaultdict(lambda: {"passed": 0, "handed_in": 0, "missing": 0, "invalid": 0})
+    for s in states:
+        for r in s["rows"]:
+            c = counts[(s["job"]["lesson"], r["exercise"])]
+            if r["status"] in NOT_HANDED_IN:
+                c[r["status"]] += 1
+                continue
+            c["handed_in"] += 1
+            c["passed"] += r["score"] >= r["max_score"] > 0
+    return counts
+
+
+def _plots(states: list[dict], counts: dict) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,45 +67,92 @@ def _plots(states: list[dict]) -> list[str]:
 
     use_course_style()
     totals = defaultdict(lambda: [0.0, 0.0])
-    passed = defaultdict(lambda: [0, 0])
     for s in states:
+        if not _handed_in(s):
+            continue
         key = (s["job"]["learner"], s["job"]["lesson"])
         for r in s["rows"]:
             totals[key][0] += r["score"]
             totals[key][1] += r["max_score"]
-            ex = (s["job"]["lesson"], r["exercise"])
-            passed[ex][0] += r["score"] >= r["max_score"] > 0
-            passed[ex][1] += 1
     figures = []
     if totals:
         by_lesson = defaultdict(list)
-        for (_, lesson), (score, total) in totals.items():
+        for (_, lesson), (score, total) in sorted(totals.items()):
             by_lesson[lesson].append(100 * score / total if total else 0)
         fig, ax = plt.subplots(figsize=(7, 3.5))
         ax.hist(list(by_lesson.values()), bins=range(0, 110, 10), label=list(by_lesson),
                 stacked=True)
-        ax.set(title="Score distribution", xlabel="score (% of the lesson's points)",
-               ylabel="learners")
+        ax.set(title="Score distribution (notebooks handed in)",
+               xlabel="score (% of the lesson's points)", ylabel="learners")
         ax.legend()
         figures.append(_png(fig))
-    if passed:
-        names = [f"{les[:2]} {ex}" for les, ex in passed]
-        rates = [100 * p / n for p, n in passed.values()]
+    rated = {key: c for key, c in sorted(counts.items()) if c["handed_in"]}
+    if rated:
+        names = [f"{les[:2]} {ex}" for les, ex in rated]
+        rates = [100 * c["passed"] / c["handed_in"] for c in rated.values()]
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1))
         ax.barh(names[::-1], rates[::-1])
-        ax.set(title="Pass rate per exercise", xlabel="learners with full points (%)", xlim=(0, 100))
+        ax.set(title="Pass rate per exercise", xlim=(0, 100),
+               xlabel="learners with full points, of those who handed it in (%)")
         figures.append(_png(fig))
     return figures
 
 
+def _learner_table(states: list[dict]) -> list[str]:
+    """One row per learner, one column per lesson: the score, linked to the feedback page."""
+    from urllib.parse import quote
+
+    e = html.escape
+    lessons = sorted({s["job"]["lesson"] for s in states})
+    cells = defaultdict(list)
+    for s in sorted(states, key=lambda s: s["job"]["notebook"]):
+        job = s["job"]
+        score = sum(r["score"] for r in s["rows"])
+        total = sum(r["max_score"] for r in s["rows"])
+        bad = sorted({r["status"] for r in s["rows"]} & set(UNGRADED))
+        link = "/".join(quote(part) for part in ("feedback", job["learner"], job["lesson"],
+                                                 f"{job['notebook']}.html"))
+        text = f"{score:g} / {total:g}" + (f" ({', '.join(bad)})" if bad else "")
+        cells[(job["learner"], job["lesson"])].append(f"<a href='{e(link)}'>{e(text)}</a>")
+    parts = ["<h2>Learners</h2><p>Each score links to the learner's feedback page.</p>"
+             "<table><tr><th>learner</th>" + "".join(f"<th>{e(les)}</th>" for les in lessons)
+             + "</tr>"]
+    for learner in sorted({s["job"]["learner"] for s in states}):
+        row = "".join(f"<td>{'<br>'.join(cells[(learner, les)]) or '&ndash;'}</td>"
+                      for les in lessons)
+        parts.append(f"<tr><td>{e(learner)}</td>{row}</tr>")
+    parts.append("</table>")
+    return parts
+
+
+def _rate_table(counts: dict) -> list[str]:
+    e = html.escape
+    parts = ["<h2>Pass rates</h2><p>Over the learners who handed the notebook in; notebooks "
+             "missing or unreadable (invalid) are counted apart.</p><table><tr><th>lesson</th>"
+             "<th>exercise</th><th>pass rate</th><th>full points</th><th>handed in</th>"
+             "<th>missing</th><th>invalid</th></tr>"]
+    for (lesson, exercise), c in sorted(counts.items()):
+        rate = f"{100 * c['passed'] / c['handed_in']:.0f}%" if c["handed_in"] else "&ndash;"
+        parts.append(f"<tr><td>{e(lesson)}</td><td>{e(exercise)}</td><td>{rate}</td>"
+                     f"<td>{c['passed']}</td><td>{c['handed_in']}</td><td>{c['missing']}</td>"
+                     f"<td>{c['invalid']}</td></tr>")
+    parts.append("</table>")
+    return parts
+
+
+def _unconfined_banner(measured: dict) -> list[str]:
+    """The banner of an unconfined run (on top of the report), else nothing."""
+    if measured.get("confined", True):
+        return []
+    return ["<p style='background:#fdd;border:2px solid #c00;padding:.6em'><strong>"
+            "UNCONFINED: this class was graded with --unconfined; learner code ran "
+            "with the grader's rights.</strong></p>"]
+
+
 def _confinement_html(measured: dict) -> list[str]:
-    """The banner of an unconfined run, and the confinement measured inside each sandbox."""
+    """The confinement measured inside each sandbox."""
     e = html.escape
     parts = []
-    if not measured.get("confined", True):
-        parts.append("<p style='background:#fdd;border:2px solid #c00;padding:.6em'><strong>"
-                     "UNCONFINED: this class was graded with --unconfined; learner code ran "
-                     "with the grader's rights.</strong></p>")
     parts.append("<h2>Confinement, as measured inside the sandboxes</h2><table><tr><th>fact</th>"
                  "<th>learner's process</th><th>tests' process</th></tr>")
     learner, tests = measured.get("learner", {}), measured.get("tests", {})
@@ -111,14 +182,16 @@ def _confinement_html(measured: dict) -> list[str]:
 
 
 def write_report(path: Path, states: list[dict], summary: dict) -> None:
-    """Write ``report.html``: distribution, pass rates, frequent failures, ungraded work."""
+    """Write ``report.html``: learners linked to their feedback, distribution, pass rates,
+    frequent failures, ungraded work."""
     failures = Counter()
     ungraded = []
     for s in states:
         job = s["job"]
         statuses = {r["status"] for r in s["rows"]}
         for r in s["rows"]:
-            if r["status"] == "error" and r["score"] < r["max_score"]:
+            if r["status"] == "error" and r["score"] < r["max_score"] and \
+                    r["message"] != NOT_ATTEMPTED:  # not a mistake to discuss
                 failures[(job["lesson"], r["exercise"], _first_line(r["message"]))] += 1
         bad = statuses & set(UNGRADED)
         why = "; ".join(dict.fromkeys(s.get("notes") or []))
@@ -137,9 +210,12 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
         f"{e(', '.join(summary['lessons']) or 'none')}; {summary['graded']} graded in this run "
         f"({summary['reused']} unchanged since the last) in {summary['seconds']:.1f} s with "
         f"{summary['workers']} workers.</p>",
-        *_confinement_html(summary.get("confinement") or {}),
+        *_unconfined_banner(summary.get("confinement") or {}),
     ]
-    parts += ["<h2>Scores</h2>", *_plots(states)]
+    counts = _exercise_counts(states)
+    parts += _learner_table(states)
+    parts += ["<h2>Scores</h2>", *_plots(states, counts)]
+    parts += _rate_table(counts)
     parts.append("<h2>Most frequent failures</h2><table><tr><th>lesson</th><th>exercise</th>"
                  "<th>message</th><th>learners</th></tr>")
     for (lesson, exercise, message), count in failures.most_common(15):
@@ -162,6 +238,7 @@ def write_report(path: Path, states: list[dict], summary: dict) -> None:
         parts += [f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(t)}</td><td>{e(d)}</td>"
                   f"<td>{late / 3600:.1f} h</td></tr>" for a, b, t, d, late in summary["late"]]
         parts.append("</table>")
+    parts += _confinement_html(summary.get("confinement") or {})
     if summary["skipped"]:
         parts.append("<h2>Ignored entries</h2><ul>")
         parts += [f"<li>{e(s)}</li>" for s in summary["skipped"]]

@@ -50,8 +50,8 @@ def _preload() -> None:
 
     from autograder.feedback import exporter
 
-    exporter().from_notebook_node(nbformat.v4.new_notebook(), resources={"nbgrader": {
-        "score": 0, "max_score": 0, "late_penalty": 0}})  # compile templates before forking
+    exporter().from_notebook_node(nbformat.v4.new_notebook(), resources={"lifecycle": {
+        "title": "", "summary": "", "labels": {}}})  # compile templates before forking
 
 
 def _work(job: Job) -> Outcome:

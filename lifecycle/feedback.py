@@ -38,13 +38,28 @@ class CheckFailure(AssertionError):
     """A check failed; the message says what was expected, what came back and why."""
 
 
+def _clean(value):
+    """``value`` with its floats rounded to 10 significant digits (0.1 + 0.2 shows as 0.3)."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(f"{float(value):.10g}")
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_clean(v) for v in value)
+    if type(value) is dict:
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
 def _show(value, limit: int = 300) -> str:
     if isinstance(value, np.ndarray):
         with np.printoptions(precision=6, threshold=20, edgeitems=3, suppress=True):
             text = f"array of shape {value.shape}, dtype {value.dtype}: {value!r}"
     else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        text = repr(_clean(value))
+    if len(text) <= limit:
+        return text
+    # Cut between two values, never inside a number.
+    cut = max(text.rfind(sep, 0, limit - 4) for sep in (", ", " ", "\n"))
+    return text[: cut if cut > limit // 2 else limit - 4].rstrip(", ") + " ..."
 
 
 def _fail(what: str, expected: str, got: str, hint: str | None, detail: str = "") -> None:

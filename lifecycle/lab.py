@@ -15,8 +15,10 @@ Two modes:
     Assignment List and the Nbgrader menu) are switched off, in the browser and on
     the server.
 ``instructor``
-    The file browser shows the repository root (``solutions/`` and ``course/``)
-    and every nbgrader tool is on.
+    The file browser shows the repository root (``solutions/`` and ``course/``),
+    opens on the instructor's guide ``docs/instructor.md``, and every nbgrader tool
+    is on; the formgrader shows a graded class (``--graded OUT``, by default what
+    ``make grade`` wrote) with no configuration by hand.
 
 Both modes: no first-run pop-ups (the news prompt, update checks), Markdown opens
 rendered, the port is checked before starting (a clear message if it is taken),
@@ -40,6 +42,8 @@ MIN_PYTHON = (3, 10)
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("learner", "instructor")
 LANDING_PAGE = "README.md"
+INSTRUCTOR_PAGE = "docs/instructor.md"
+EXAMPLE_CLASS = ROOT / "out" / "example-class"  # what `make grade` writes
 
 #: nbgrader's JupyterLab plugins (``@jupyter/nbgrader`` 0.9) a learner does not need.
 INSTRUCTOR_PLUGINS = (
@@ -77,6 +81,7 @@ __all__ = [
     "LabLaunch",
     "check_port",
     "check_python",
+    "graded_class",
     "lab_command",
     "main",
     "write_config",
@@ -176,7 +181,45 @@ def _write_json(path: Path, data: dict) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def write_config(mode: str, state_dir: Path | None = None) -> dict[str, Path]:
+def graded_class(out: Path) -> dict | None:
+    """nbgrader's folders of a class graded by ``python -m autograder grade --out OUT``.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The grading run's output folder.
+
+    Returns
+    -------
+    dict or None
+        ``CourseDirectory`` settings (gradebook, autograded and submitted folders) for the
+        formgrader, or ``None`` when ``out`` holds no gradebook. The submissions folder is
+        where the run found the notebooks (its saved state records each path).
+    """
+    from collections import Counter
+
+    out = Path(out).resolve()
+    if not (out / "gradebook.db").is_file():
+        return None
+    folders = Counter()
+    for state in (out / ".state").glob("*/*/*.json"):
+        try:
+            job = json.loads(state.read_text(encoding="utf-8"))["job"]
+            path = Path(job["path"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if path.parts[-3:-1] == (job["learner"], job["lesson"]):
+            folders[str(path.parents[2])] += 1
+    settings = {"db_url": f"sqlite:///{out / 'gradebook.db'}",
+                "autograded_directory": str(out / "autograded"),
+                "feedback_directory": str(out / "feedback")}
+    if folders:
+        settings["submitted_directory"] = folders.most_common(1)[0][0]
+    return settings
+
+
+def write_config(mode: str, state_dir: Path | None = None,
+                 graded: Path | None = None) -> dict[str, Path]:
     """Write the Jupyter configuration of ``mode`` under ``state_dir/mode``.
 
     Parameters
@@ -185,6 +228,8 @@ def write_config(mode: str, state_dir: Path | None = None) -> dict[str, Path]:
         Which tools to show.
     state_dir : pathlib.Path, optional
         Parent folder; ``<repository>/.lab`` (git-ignored) by default.
+    graded : pathlib.Path, optional
+        Instructor mode: a grading run's output folder, shown in the formgrader.
 
     Returns
     -------
@@ -220,13 +265,18 @@ def write_config(mode: str, state_dir: Path | None = None) -> dict[str, Path]:
         # instructor try Release and Collect; a hub's nbgrader_config.py overrides it.
         exchange = base / "exchange"
         exchange.mkdir(exist_ok=True)
-        _write_json(dirs["config"] / "nbgrader_config.json", {"Exchange": {"root": str(exchange)}})
+        nbgrader = {"Exchange": {"root": str(exchange)}}
+        course = graded_class(graded) if graded is not None else None
+        if course:  # the formgrader lists this class's submissions and scores
+            nbgrader["CourseDirectory"] = course
+        _write_json(dirs["config"] / "nbgrader_config.json", nbgrader)
     return dirs
 
 
 def lab_command(port: int = 8888, mode: str = "learner", *, course_dir: Path | None = None,
                 state_dir: Path | None = None, token: str | None = None,
-                open_browser: bool = True, extra_args: tuple = ()) -> LabLaunch:
+                open_browser: bool = True, extra_args: tuple = (),
+                graded: Path | None = None) -> LabLaunch:
     """Build the command, environment and folder that start the course's JupyterLab.
 
     Parameters
@@ -246,19 +296,22 @@ def lab_command(port: int = 8888, mode: str = "learner", *, course_dir: Path | N
         Whether JupyterLab opens a browser tab.
     extra_args : tuple of str
         More ``--Class.trait=value`` options.
+    graded : pathlib.Path, optional
+        Instructor mode: the output folder of a grading run, whose class the formgrader
+        shows (see :func:`graded_class`).
 
     Returns
     -------
     LabLaunch
     """
-    dirs = write_config(mode, state_dir)
+    dirs = write_config(mode, state_dir, graded)
     course = Path(course_dir or ROOT / "course").resolve()
     if not course.is_dir():
         raise LabError(f"{course} does not exist; run `make release` to create the course.")
     root_dir = course if mode == "learner" else ROOT
     landing = root_dir / LANDING_PAGE
     if mode == "instructor":
-        landing = root_dir / "solutions" / LANDING_PAGE
+        landing = root_dir / INSTRUCTOR_PAGE
     default_url = ("/lab/tree/" + landing.relative_to(root_dir).as_posix()
                    if landing.exists() else "/lab")
     argv = [
@@ -298,20 +351,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=MODES, default="learner",
                         help="learner (default): Validate only; instructor: all nbgrader tools")
     parser.add_argument("--course", type=Path, default=None, help="course folder (default course/)")
+    parser.add_argument("--graded", type=Path, default=None,
+                        help="instructor mode: a grading run's --out folder to show in the "
+                        "formgrader (default: out/example-class, written by `make grade`)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     parser.add_argument("--dry-run", action="store_true", help="print the command and exit")
     args = parser.parse_args(argv)
     try:
         check_python()
         check_port(args.port)
+        graded = args.graded or (EXAMPLE_CLASS if args.mode == "instructor" else None)
+        if args.graded and graded_class(args.graded) is None:
+            raise LabError(f"--graded {args.graded}: no gradebook.db there; give the --out "
+                           "folder of `python -m autograder grade`.")
         launch = lab_command(args.port, args.mode, course_dir=args.course,
-                             open_browser=not args.no_browser)
+                             open_browser=not args.no_browser, graded=graded)
     except LabError as exc:
         print(f"make lab: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
         print(" ".join(launch.argv))
         return 0
+    if args.mode == "instructor":
+        course = graded_class(graded)
+        print(f"Formgrader (Nbgrader > Formgrader): the class graded in {graded}" if course else
+              "Formgrader: no graded class yet; `make grade` grades the example class, or "
+              "pass --graded OUT (make lab MODE=instructor GRADED=OUT)", flush=True)
     print(f"Model Lifecycle Lab ({args.mode} mode): starting JupyterLab on {launch.root_dir}\n"
           f"  open {launch.url} (the login token is in the link printed below)\n"
           f"  stop with Ctrl+C", flush=True)

@@ -10,7 +10,16 @@ or from the last cell of a lesson notebook::
     from lifecycle.progress import show_progress
     show_progress("02_optimizers")
 
-Each notebook of ``course/<lesson>/`` runs from top to bottom in a fresh kernel,
+"Did I get it?" in seconds, from any cell of a lesson notebook, on the answers the
+kernel has now (nothing is re-run)::
+
+    from lifecycle.progress import check
+    check()                  # every exercise: passed / failed with its message / not started
+    check("audit_missing")   # one exercise
+
+A notebook whose answers are all still the release's stub is reported as not
+started without running it (``--all`` runs it anyway). Each other notebook of
+``course/<lesson>/`` runs from top to bottom in a fresh kernel,
 in a separate process with a time limit, so a notebook that loops forever or
 crashes its kernel cannot hang the report. Then, per exercise, every graded test
 cell is reported as passed or failed, with the first lines of the failing
@@ -24,6 +33,7 @@ on disk**, so save (Ctrl+S) before you check.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -43,11 +53,14 @@ GUARD = "LIFECYCLE_PROGRESS_RUNNING"
 __all__ = [
     "CheckResult",
     "NotebookReport",
+    "check",
+    "check_lessons",
     "check_notebook",
     "discover",
     "format_report",
     "main",
     "show_progress",
+    "untouched",
 ]
 
 
@@ -238,6 +251,75 @@ def check_notebook(path, *, timeout: float = 300, cell_timeout: int = 60) -> Not
     return NotebookReport(**data)
 
 
+STUB = "raise NotImplementedError"
+
+
+def untouched(path) -> bool:
+    """Whether every answer cell of a notebook still holds the release's stub.
+
+    Such a notebook is not started: its checks can only fail, so progress reports them
+    as not started without running it (a minute or more saved per lesson).
+    """
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - unreadable: let the check say why
+        return False
+    answers = [c for c in nb.cells if c.cell_type == "code" and _nbgrader(c).get("solution")]
+    return bool(answers) and all(STUB in c.source for c in answers)
+
+
+def _not_started(path: Path) -> NotebookReport:
+    """The report of an untouched notebook, read without running it."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    checks = _results(nb, executed=set())
+    for check in checks:
+        if check.status == "not run":
+            check.status, check.message = "not started", "not answered yet"
+    return NotebookReport(path.parent.name, path.name, checks)
+
+
+def check_lessons(paths: list[Path], *, everything: bool = False, timeout: float = 300,
+                  cell_timeout: int = 60, file=None) -> list[NotebookReport]:
+    """Check each notebook, saying what is done: untouched ones are not run.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        The notebooks, from :func:`discover`.
+    everything : bool, default=False
+        Run untouched notebooks too.
+    timeout : float, default=300
+        Seconds per notebook.
+    cell_timeout : int, default=60
+        Seconds per cell.
+    file : file-like, optional
+        Where the progress lines go (``sys.stderr`` by default).
+
+    Returns
+    -------
+    list of NotebookReport
+    """
+    file = file or sys.stderr
+    skipped = [p for p in paths if not everything and untouched(p)]
+    todo = [p for p in paths if p not in skipped]
+    if skipped:
+        names = ", ".join(f"{p.parent.name}/{p.name}" for p in skipped)
+        print(f"Not started, so not run (every answer still raises NotImplementedError): "
+              f"{names}", file=file, flush=True)
+    reports = {}
+    for i, path in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] running {path.parent.name}/{path.name} top to bottom in a "
+              f"fresh kernel, as saved on disk (up to {timeout:.0f} s) ...", file=file, flush=True)
+        reports[path] = check_notebook(path, timeout=timeout, cell_timeout=cell_timeout)
+    for path in skipped:
+        reports[path] = _not_started(path)
+    return [reports[p] for p in paths]
+
+
 def _unchecked(path: Path, problem: str) -> NotebookReport:
     """A report for a notebook that could not be run: every test ``not run``."""
     try:
@@ -326,6 +408,9 @@ def format_report(reports: list[NotebookReport], *, width: int = 100) -> str:
                    f"{_points(rep.max_score)} points pass the public checks{hidden}")
         if rep.problem:
             out.append(f"  ! {rep.problem}")
+        if rep.checks and all(c.status in ("not started", "hidden") for c in rep.checks):
+            out += ["  not started: every exercise still raises NotImplementedError", ""]
+            continue
         current = None
         for check in rep.checks:
             if check.exercise != current:
@@ -407,11 +492,93 @@ def show_progress(lesson: str | None = None, *, course=None, force: bool = False
         lesson = here.parent.name
     paths = discover(Path(course) if course else None, lesson)
     _warn_about_copies(Path(course) if course else None, lesson)
-    print(f"Checking {len(paths)} notebook(s) from the saved files; this takes a while...",
-          flush=True)
-    reports = [check_notebook(p, timeout=timeout) for p in paths]
+    reports = check_lessons(paths, timeout=timeout, file=sys.stdout)
     print(format_report(reports))
     return reports
+
+
+def _exercises(nb) -> list[tuple[str, str, list]]:
+    """``(answer grade_id, answer source, test cells)`` per exercise, in notebook order."""
+    found = []
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            found.append((meta.get("grade_id", "?"), cell.source, []))
+        elif meta.get("grade") and found and _has_code(cell.source):
+            found[-1][2].append(cell)
+    return [ex for ex in found if ex[2]]
+
+
+def check(exercise: str | None = None, *, notebook=None, shell=None) -> dict[str, str]:
+    """Did I get it? Run each exercise's public checks on this kernel's answers, in seconds.
+
+    Nothing is re-run: the checks of the saved notebook run on what this kernel has
+    defined, so run your answer cell first. Per exercise it prints passed, failed with
+    the check's message, or not started.
+
+    Parameters
+    ----------
+    exercise : str, optional
+        Only this exercise: the name in its answer cell (e.g. ``"audit_missing"``).
+    notebook : path-like, optional
+        The notebook whose checks to run; the one this kernel belongs to by default.
+    shell : IPython.core.interactiveshell.InteractiveShell, optional
+        Where the answers live; this kernel's by default.
+
+    Returns
+    -------
+    dict
+        Exercise to ``"passed"``, ``"failed"`` or ``"not started"``.
+
+    Examples
+    --------
+    In a new cell under your answer::
+
+        from lifecycle.progress import check
+        check("audit_missing")
+    """
+    import contextlib
+
+    import nbformat
+    from IPython import get_ipython
+
+    shell = shell or get_ipython()
+    path = Path(notebook) if notebook else _current_notebook()
+    if shell is None or path is None:
+        print("check: run it in a lesson notebook in JupyterLab (or pass notebook= and shell=).")
+        return {}
+    exercises = _exercises(nbformat.read(str(path), as_version=4))
+    if exercise is not None:
+        exercises = [ex for ex in exercises if ex[0] == exercise]
+        if not exercises:
+            names = ", ".join(ex[0] for ex in _exercises(nbformat.read(str(path), as_version=4)))
+            print(f"check: no exercise {exercise!r} in {path.name}; exercises: {names}")
+            return {}
+    verdicts = {}
+    for name, _, tests in exercises:
+        failure = None
+        for cell in tests:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                result = shell.run_cell(cell.source, store_history=False, silent=True)
+            error = result.error_before_exec or result.error_in_exec
+            if error is not None:
+                failure = error
+                break
+        points = sum(float(_nbgrader(c).get("points") or 0) for c in tests)
+        if failure is None:
+            verdicts[name] = "passed"
+            print(f"[PASS] {name}: the public checks pass ({_points(points)} points; hidden "
+                  "checks run when graded)")
+        elif isinstance(failure, NotImplementedError) or "NotImplementedError" in repr(failure):
+            verdicts[name] = "not started"
+            print(f"[TODO] {name}: not started (the answer raises NotImplementedError)")
+        else:
+            verdicts[name] = "failed"
+            message = f"{type(failure).__name__}: {failure}".strip()
+            print(f"[FAIL] {name}:\n" + "\n".join("    " + ln for ln in message.splitlines()[:8]))
+    return verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds per notebook")
     parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--all", action="store_true",
+                        help="also run notebooks not started (every answer still the stub)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -435,11 +604,9 @@ def main(argv: list[str] | None = None) -> int:
               f"lessons: {', '.join(known) or 'none'}.", file=sys.stderr)
         return 2
     _warn_about_copies(args.course, args.lesson, file=sys.stderr)
-    reports = []
-    for path in paths:
-        if not args.json:
-            print(f"running {path.parent.name}/{path.name} ...", file=sys.stderr, flush=True)
-        reports.append(check_notebook(path, timeout=args.timeout, cell_timeout=args.cell_timeout))
+    reports = check_lessons(paths, everything=args.all, timeout=args.timeout,
+                            cell_timeout=args.cell_timeout,
+                            file=io.StringIO() if args.json else sys.stderr)
     if args.json:
         print(json.dumps([asdict(r) for r in reports], indent=2))
     else:

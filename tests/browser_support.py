@@ -120,14 +120,17 @@ class LabServer:
     extra_args : tuple of str
         More JupyterLab options (the tests add ``--LabApp.expose_app_in_browser=True``
         to wait on JupyterLab's own promises instead of sleeping).
+    graded : pathlib.Path, optional
+        Instructor mode: a grading run's output folder for the formgrader.
     """
 
     def __init__(self, course_dir: Path, state_dir: Path, mode: str = "learner",
-                 extra_args: tuple = ()):
+                 extra_args: tuple = (), graded: Path | None = None):
         self.port = free_port()
         self.token = "lifecycle-test-" + os.urandom(6).hex()
         self.launch = lab_command(self.port, mode, course_dir=course_dir, state_dir=state_dir,
-                                  token=self.token, open_browser=False, extra_args=extra_args)
+                                  token=self.token, open_browser=False, extra_args=extra_args,
+                                  graded=graded)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = state_dir / f"jupyterlab-{mode}.log"
         self.proc: subprocess.Popen | None = None

@@ -290,27 +290,35 @@ def test_validate_names_the_failing_exercise(page, course):
     close_dialog(page)
 
 
-def test_instructor_mode_shows_nbgrader_tools(browser_context, course):
+def test_instructor_mode_shows_nbgrader_tools(browser_context, course, feedback_pages):
     # The instructor's tree is the repository itself; JupyterLab checkpoints the
-    # landing page it opens. Leave no such folder behind.
-    checkpoints = ROOT / "solutions" / ".ipynb_checkpoints"
-    existed = checkpoints.exists()
+    # pages it opens. Leave no such folder behind.
+    made = [p for p in (ROOT / "solutions" / ".ipynb_checkpoints",
+                        ROOT / "docs" / ".ipynb_checkpoints") if not p.exists()]
     try:
-        _instructor_mode(browser_context, course)
+        _instructor_mode(browser_context, course, feedback_pages)
     finally:
-        if not existed and checkpoints.exists():
-            shutil.rmtree(checkpoints)
+        for path in made:
+            if path.exists():
+                shutil.rmtree(path)
 
 
-def _instructor_mode(browser_context, course):
-    with LabServer(course["dir"], course["base"] / "lab-instructor", mode="instructor") as server:
+def _instructor_mode(browser_context, course, feedback_pages):
+    graded = feedback_pages["partial"].parents[3]  # OUT/feedback/<learner>/<lesson>/<nb>.html
+    with LabServer(course["dir"], course["base"] / "lab-instructor", mode="instructor",
+                   graded=graded) as server:
         assert server.get("/formgrader") in (200, 302)
         page = browser_context.new_page()
         try:
             page.goto(server.url("/"))
-            page.locator(".jp-RenderedMarkdown h1", has_text="Model Lifecycle Lab").wait_for()
-            # The instructor's tree is the repository; it opens in solutions/.
-            page.locator(".jp-BreadCrumbs", has_text="solutions").wait_for()
+            # The instructor's page, not the learners' welcome; its glossary link works.
+            page.locator(".jp-RenderedMarkdown h1", has_text="Running a workshop").wait_for()
+            page.locator(".jp-BreadCrumbs", has_text="docs").wait_for()
+            page.locator(".jp-RenderedMarkdown a", has_text="glossary").first.click()
+            page.locator(".lm-TabBar-tab.lm-mod-current", has_text="glossary.md").wait_for()
+            page.locator(".jp-RenderedMarkdown:visible h1").first.wait_for()
+            assert "glossary" in page.locator(".jp-RenderedMarkdown:visible h1").first \
+                .inner_text().lower()
             menubar = page.locator("#jp-MainMenu")
             menubar.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(state="visible")
             menubar.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
@@ -323,6 +331,104 @@ def _instructor_mode(browser_context, course):
             for lesson in sorted(p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*")):
                 table.locator("td", has_text=lesson).first.wait_for()
             assert "exchange directory" not in page.content()  # make lab gives it one
+            # The graded class is there, with no configuration by hand: two submissions.
+            row = table.locator("tr", has=page.locator("td.name", has_text=course["lesson"]))
+            page.wait_for_function(
+                "(l) => [...document.querySelectorAll('#main-table tr')].some(r => "
+                "r.querySelector('td.name') && r.querySelector('td.name').innerText.trim() === l"
+                " && r.querySelector('.num-submissions').innerText.trim() === '2')",
+                arg=course["lesson"])
+            assert row.locator(".num-submissions").inner_text().strip() == "2"
             shot(page, "08-formgrader")
         finally:
             page.close()
+
+
+@pytest.fixture(scope="module")
+def feedback_pages(course):
+    """Feedback pages written by the grading CLI: the broken notebook and an unreadable one."""
+    import subprocess
+
+    from tests.conftest import PYTHON
+
+    lesson, stem = course["lesson"], course["stem"]
+    subs, out = course["base"] / "submitted", course["base"] / "graded"
+    for learner in ("partial", "unreadable"):
+        (subs / learner / lesson).mkdir(parents=True)
+    shutil.copy(course["work"] / f"{stem}-broken.ipynb", subs / "partial" / lesson / f"{stem}.ipynb")
+    text = (course["work"] / f"{stem}-broken.ipynb").read_text()
+    (subs / "unreadable" / lesson / f"{stem}.ipynb").write_text(text[: len(text) // 2])
+    run = subprocess.run([PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out),
+                          "--lesson", lesson, "--workers", "2", "--quiet"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return {learner: out / "feedback" / learner / lesson / f"{stem}.html"
+            for learner in ("partial", "unreadable")}
+
+
+def _open_offline(browser_context, path):
+    """Open a feedback page as a file; every request off the machine is refused and recorded."""
+    page = browser_context.new_page()
+    remote: list[str] = []
+
+    def refuse(route):
+        remote.append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(r"^https?://"), refuse)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, remote
+
+
+def test_feedback_page_reads_as_a_summary_per_exercise(browser_context, course, feedback_pages):
+    page, remote = _open_offline(browser_context, feedback_pages["partial"])
+    try:
+        assert not remote, f"the feedback page loads from the network: {remote[:5]}"
+        summary = page.locator(".lc-summary")
+        assert summary.locator("h1").inner_text().startswith("Feedback: ")
+        rows = summary.locator("tr:has(td)")
+        titles = [t.strip() for t in rows.locator("td:first-child").all_inner_texts()]
+        results = [t.strip() for t in rows.locator("td:nth-child(3)").all_inner_texts()]
+        assert len(titles) == len(answer_ids(course["lesson"], course["stem"])), titles
+        assert all(t.startswith("Exercise ") and "points" not in t for t in titles), titles
+        assert results[-1] == "not attempted" and set(results[:-1]) == {"passed"}, results
+        body = page.locator("body").inner_text()
+        assert "Test cell" not in body and "test_" not in summary.inner_text()
+        assert re.search(r"Score: \d+ / \d+", body)
+        assert not re.search(r"\d\.\d{12,}", summary.inner_text())  # no 4.6000000000000005
+        # Maths is typeset (MathML laid out by the browser), not $…$ source.
+        maths = page.locator("math")
+        assert maths.count() > 0
+        assert maths.first.evaluate("m => m.getBoundingClientRect().width") > 0
+        assert "\\frac" not in body and "$$" not in body
+        # The learner's plots are on the page and load.
+        plots_expected = any(re.search(r"\bplt\.|plotting|\.plot\(|plot_", c.source)
+                             for c in course["solved"].cells if c.cell_type == "code")
+        images = page.locator("img")
+        if plots_expected:
+            assert images.count() > 0, "the notebook draws plots but the page has none"
+        assert all(img.evaluate("i => i.complete && i.naturalWidth > 0") for img in images.all())
+        # A title in the summary leads to that exercise in the notebook.
+        rows.last.locator("a").click()
+        page.wait_for_function("() => location.hash.startsWith('#exercise-')")
+        shot(page, "09-feedback-exercise")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        shot(page, "09-feedback-summary")
+    finally:
+        page.close()
+
+
+def test_unreadable_notebook_gets_one_message(browser_context, feedback_pages):
+    page, remote = _open_offline(browser_context, feedback_pages["unreadable"])
+    try:
+        assert not remote
+        body = page.locator("body").inner_text()
+        assert body.count("not valid JSON") == 1, body[:2000]
+        assert "at at" not in body
+        results = {t.strip() for t in page.locator(".lc-summary tr:has(td) td:nth-child(3)")
+                   .all_inner_texts()}
+        assert results == {"not graded: unreadable notebook"}, results
+        shot(page, "10-feedback-unreadable")
+    finally:
+        page.close()

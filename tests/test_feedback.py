@@ -100,3 +100,56 @@ def test_forbid_calls_sees_the_library_reached_another_way():
         forbid_calls(lambda: LogisticRegression().fit(X, y), forbidden=[
             "sklearn.linear_model.LogisticRegression"])
     assert sys.getprofile() is None  # the watch ends with the call
+
+
+def test_messages_show_clean_numbers_and_cut_between_values():
+    with pytest.raises(CheckFailure) as caught:
+        check_equal([0.1 + 0.2, 4.6000000000000005], [0.3, 4.7], what="The list")
+    assert "[0.3, 4.6]" in str(caught.value) and "0000000" not in str(caught.value)
+    with pytest.raises(CheckFailure) as caught:
+        check_equal(list(np.linspace(0, 1, 300)), [], what="The values")
+    got = next(line for line in str(caught.value).splitlines() if "got:" in line)
+    assert got.endswith(" ...")
+    last = got[: -len(" ...")].rsplit(", ", 1)[-1]
+    float(last)  # the last value shown is a whole number, not cut in the middle
+
+
+def test_unreadable_json_is_said_without_a_stutter():
+    from autograder.checks import Unreadable, read_submission
+
+    with pytest.raises(Unreadable) as caught:
+        read_submission(b'{"cells": [{"source": "unterminated', set())
+    assert "at at" not in str(caught.value) and "starting at line 1" in str(caught.value)
+
+
+def test_feedback_maths_becomes_mathml_outside_code_only():
+    from autograder.feedback import inline_html, math_placeholders
+
+    found: dict = {}
+    text = math_placeholders("Loss $L(\\theta)$, and $$\\frac1n\\sum_i x_i$$; code `echo $HOME $PATH`"
+                             " and a price of $5.", "ab", found)
+    assert len(found) == 2 and "`echo $HOME $PATH`" in text and "$5." in text
+    assert all(v.startswith("<math") for v in found.values())
+    assert 'display="block"' in list(found.values())[1]
+    assert inline_html("Exercise 6: MSE, $R^2$ and `r2`").startswith("Exercise 6: MSE, <math")
+
+
+def test_feedback_exercises_are_titled_by_their_heading():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from autograder.feedback import exercises
+
+    def cell(gid, **meta):
+        return new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": gid, **meta}})
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Lesson 09 · Something"),
+        new_markdown_cell("Intro.\n\n### Exercise 1 (4 points): MSE and its gradient"),
+        cell("mse", solution=True), cell("test_mse", grade=True), cell("test_mse_2", grade=True),
+        new_markdown_cell("### Exercise 2 · `adam` (3 points)"),
+        cell("adam", solution=True), cell("test_adam", grade=True)])
+    found = exercises(nb)
+    assert [ex["title"] for ex in found] == ["Exercise 1: MSE and its gradient",
+                                             "Exercise 2 · `adam`"]
+    assert found[0]["answer"] == "mse" and found[0]["tests"] == ["test_mse", "test_mse_2"]
+    assert [ex["anchor"] for ex in found] == ["exercise-1", "exercise-2"]

@@ -239,3 +239,14 @@ def test_an_ambiguous_or_bad_due_date_is_a_usage_error(due, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--due", due])
     assert stop.value.code == 2 and "YYYY-MM-DDTHH:MM" in capsys.readouterr().err
+
+
+def test_only_real_png_plots_from_the_learner_reach_the_feedback_page():
+    import base64
+
+    from autograder.execute import PNG_SIGNATURE, _pngs
+
+    png = base64.b64encode(PNG_SIGNATURE + b"data").decode()
+    quote = base64.b64encode(b"'><script>alert(1)</script>").decode()
+    assert _pngs([png, quote, "not base64!", "'><img src=x>", 42, png * 100000]) == [png]
+    assert _pngs("not a list") == [] and _pngs(None) == []

@@ -27,6 +27,7 @@ import zipfile
 from collections import defaultdict
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from benchmarks.grading import build_class, compare, nbgrader_autograde, read_scores
@@ -274,3 +275,48 @@ def test_progress_draws_a_bar_on_a_terminal():
     progress.done()
     text = stream.getvalue()
     assert text.count("\r[") == 2 and "2/2 notebooks" in text and "left" in text
+
+
+def test_report_and_feedback_pages_read_well(klass, tmp_path):
+    """The report links every learner's feedback page and rates exercises over those who
+    handed them in; a feedback page has a summary per exercise, offline maths and plots."""
+    subs, out = tmp_path / "submitted", tmp_path / "out"
+    for learner in ("learner00", "learner01"):
+        shutil.copytree(klass / learner, subs / learner)
+    nb = (klass / "learner00" / LESSON / "optimizers.ipynb").read_text()
+    for learner, name, text in (
+            ("unreadable", "optimizers.ipynb", nb[: len(nb) // 2]),
+            ("renamed", "my-optimizers.ipynb", nb),
+            ("blank", "optimizers.ipynb", (ROOT / "course" / LESSON / "optimizers.ipynb").read_text())):
+        (subs / learner / LESSON).mkdir(parents=True)
+        (subs / learner / LESSON / name).write_text(text)
+    _grade(subs, out, workers=2)
+    report = (out / "report.html").read_text()
+    learners = {"learner00", "learner01", "unreadable", "renamed", "blank"}
+    for learner in learners:
+        link = f"feedback/{learner}/{LESSON}/optimizers.html"
+        assert f"href='{link}'" in report, learner
+        assert (out / link).is_file()
+    with open(out / "scores.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    for exercise in {r["exercise"] for r in table}:
+        mine = [r for r in table if r["exercise"] == exercise]
+        handed = [r for r in mine if r["status"] not in ("missing", "invalid")]
+        passed = sum(float(r["score"]) >= float(r["max_score"]) for r in handed)
+        expected = (f"<tr><td>{LESSON}</td><td>{exercise}</td><td>{100 * passed / len(handed):.0f}%"
+                    f"</td><td>{passed}</td><td>{len(handed)}</td><td>1</td><td>1</td></tr>")
+        assert expected in report, (expected, len(handed))
+    blank = (out / "feedback" / "blank" / LESSON / "optimizers.html").read_text()
+    from autograder.feedback import exercises, inline_html
+
+    release = nbformat.read(str(ROOT / "course" / LESSON / "optimizers.ipynb"), as_version=4)
+    assert "Test cell" not in blank
+    assert all(inline_html(ex["title"]) in blank for ex in exercises(release))
+    assert len(re.findall(r"class=[\"']lc-not-attempted[\"']", blank)) == 9  # the summary: every exercise not attempted
+    assert "<math" in blank and "$$" not in blank
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=['\"]?(https?:)?//", blank)
+    solved = (out / "feedback" / "learner00" / LESSON / "optimizers.html").read_text()
+    assert "data:image/png;base64," in solved  # the lesson's plots, drawn by the learner's code
+    assert len(re.findall(r"class=[\"']lc-passed[\"']", solved)) == 9
+    unreadable = (out / "feedback" / "unreadable" / LESSON / "optimizers.html").read_text()
+    assert unreadable.count("not valid JSON") == 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -141,3 +142,38 @@ def test_servers_expose_the_right_nbgrader_handlers(tmp_path):
         assert "Failed to get announcements" not in server.log()
     with LabServer(course, tmp_path / "instructor", mode="instructor") as server:
         assert server.get("/formgrader") in (200, 302)
+
+
+def test_instructor_config_points_the_formgrader_at_a_graded_class(tmp_path):
+    out, subs = tmp_path / "out", tmp_path / "submitted"
+    (out / ".state" / "ana" / "01_preprocessing").mkdir(parents=True)
+    (out / "gradebook.db").write_bytes(b"")
+    job = {"learner": "ana", "lesson": "01_preprocessing", "notebook": "preprocessing",
+           "path": str(subs / "ana" / "01_preprocessing" / "preprocessing.ipynb")}
+    (out / ".state" / "ana" / "01_preprocessing" / "preprocessing.json").write_text(
+        json.dumps({"job": job}))
+    dirs = lab.write_config("instructor", tmp_path / "state", graded=out)
+    course = json.loads((dirs["config"] / "nbgrader_config.json").read_text())["CourseDirectory"]
+    assert course["db_url"] == f"sqlite:///{out.resolve() / 'gradebook.db'}"
+    assert course["autograded_directory"] == str(out.resolve() / "autograded")
+    assert course["submitted_directory"] == str(subs)
+    # No gradebook there: nothing changes, and the command line says what to give.
+    assert lab.graded_class(tmp_path / "nothing") is None
+    run = subprocess.run([sys.executable, "-m", "lifecycle.lab", "--mode", "instructor",
+                          "--graded", str(tmp_path / "nothing"), "--dry-run",
+                          "--port", str(lab.free_port())], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert run.returncode == 2 and "no gradebook.db" in run.stderr
+
+
+def test_instructor_mode_opens_on_the_instructor_page(tmp_path):
+    course = copy_course(tmp_path / "course")
+    launch = lab.lab_command(8123, "instructor", course_dir=course, state_dir=tmp_path / "state")
+    assert f"--ServerApp.default_url=/lab/tree/{lab.INSTRUCTOR_PAGE}" in launch.argv
+    page = (ROOT / lab.INSTRUCTOR_PAGE).read_text()
+    # Its links lead to files that exist (the glossary above all), from docs/.
+    for target in re.findall(r"\]\(([^)#]+)\)", page):
+        if "://" in target or target.startswith("../out/"):
+            continue
+        assert (ROOT / "docs" / target).resolve().exists(), target
+    assert "](glossary.md)" in page

@@ -222,3 +222,45 @@ def test_real_lesson_solved_passes_and_release_does_not(tmp_path):
         [(c.test, c.status, c.message) for c in solved.checks if not c.passed]
     release = progress.check_notebook(released_course() / lesson / f"{stem}.ipynb", timeout=240)
     assert release.score == 0, [c.test for c in release.checks if c.passed]
+
+
+def test_only_started_lessons_run_and_the_cli_says_what_it_does(tmp_path):
+    _write(tmp_path, "01_ok", "ok.ipynb", _nb(
+        answer("one", "def one():\n    return 1"),
+        test_cell("test_one", "assert one() == 1", points=1)))
+    # Untouched: every answer is still the release's stub; a cell that never ends proves
+    # the notebook is not run.
+    stub = _write(tmp_path, "02_later", "later.ipynb", _nb(
+        new_code_cell("import time\ntime.sleep(3600)"),
+        answer("two", "def two():\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+        test_cell("test_two", "assert two() == 2", points=2)))
+    assert progress.untouched(stub) and not progress.untouched(tmp_path / "01_ok" / "ok.ipynb")
+    run = subprocess.run([sys.executable, "-m", "lifecycle.progress", "--course", str(tmp_path),
+                          "--cell-timeout", "20"], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Not started, so not run" in run.stderr and "02_later/later.ipynb" in run.stderr
+    assert "[1/1] running 01_ok/ok.ipynb" in run.stderr
+    assert "02_later/later.ipynb: 0 of 2 points" in run.stdout
+    assert "not started: every exercise still raises NotImplementedError" in run.stdout
+    assert "Total: 1 of 3 points" in run.stdout
+
+
+def test_check_answers_did_i_get_it_per_exercise_in_the_kernel(course, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    notebook = course / "01_first" / "first.ipynb"
+    shell.run_cell("from lifecycle.feedback import check_close\n"
+                   "def double(x):\n    return 2 * x\n"
+                   "def square(x):\n    return x + x\n"
+                   "def cube(x):\n    raise NotImplementedError()")
+    verdicts = progress.check(notebook=notebook, shell=shell)
+    assert verdicts == {"double": "passed", "square": "failed", "cube": "not started"}
+    out = capsys.readouterr().out
+    assert "[PASS] double" in out and "[TODO] cube: not started" in out
+    assert "square(3) is not right" in out and "hint: multiply, do not add" in out
+    shell.run_cell("def square(x):\n    return x * x")  # fixed in the kernel: no re-run needed
+    assert progress.check("square", notebook=notebook, shell=shell) == {"square": "passed"}
+    assert progress.check("nothing", notebook=notebook, shell=shell) == {}
+    assert "exercises: double, square, cube" in capsys.readouterr().out
