@@ -158,3 +158,30 @@ def test_bad_arguments_are_refused_with_what_to_pass(call, error, message):
     with pytest.raises(error) as info:
         call()
     assert message in str(info.value)
+
+
+def _param_summary(estimator):
+    """Every parameter of an estimator, nested estimators named by class."""
+    params = estimator.get_params(deep=True)
+    return {key: type(value).__name__ if hasattr(value, "get_params") else repr(value)
+            for key, value in params.items()}
+
+
+def test_lesson_01_build_pipeline_is_the_course_model(raw):
+    """Lesson 01 says its build_pipeline is lifecycle.preprocessing.penguins_pipeline: check it."""
+    import nbformat
+
+    from autograder.notebook import read_lesson, strip_solution_markers
+    from tests.conftest import ROOT
+
+    nb = nbformat.read(str(ROOT / "solutions/01_preprocessing/preprocessing.ipynb"), as_version=4)
+    setup = next(c.source for c in nb.cells if c.get("id") == "setup-imports")
+    answer = next(c.source for c in read_lesson(nb).answers if c.grade_id == "build_pipeline")
+    namespace = {}
+    exec(setup.split("use_course_style()")[0], namespace)  # noqa: S102 - our own notebook
+    exec(strip_solution_markers(answer), namespace)  # noqa: S102
+    built = namespace["build_pipeline"](pp.NUMERIC_FEATURES, pp.CATEGORICAL_FEATURES)
+    assert _param_summary(built) == _param_summary(pp.penguins_pipeline())
+    tidy = pp.tidy_penguins(raw)
+    X, y = tidy.drop(columns="species"), tidy["species"]
+    np.testing.assert_allclose(built.fit(X, y).predict_proba(X), pp.penguins_pipeline().fit(X, y).predict_proba(X))
