@@ -62,6 +62,7 @@ from sklearn.utils.validation import check_array, check_scalar
 from threadpoolctl import threadpool_limits
 
 from lifecycle.datasets import load_dataset
+from lifecycle.deploy.bundle import RANGE_MARGIN  # one rule for lesson 05's door and 06's checks
 from lifecycle.deploy.prediction_log import LOG_FIELDS  # one definition for writer and reader
 
 __all__ = [
@@ -87,8 +88,6 @@ PERIODS = {"stable": (0, 30), "covariate": (30, 90), "unit_bug": (45, 50), "conc
 COVARIATE_RAMP = (30, 60)
 #: Concept-drift period: every hour sees this fraction of its 2011 count.
 DEMAND_FACTOR = 0.6
-#: Default margin of :func:`input_ranges`, as a fraction of the observed range.
-RANGE_MARGIN = 0.1
 #: Proportions below this are raised to it before the PSI's logarithm.
 PSI_EPS = 1e-4
 MODEL_VERSION = "bikes-busy-1.0.0"
