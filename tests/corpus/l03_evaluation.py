@@ -665,7 +665,7 @@ def stratified_kfold_indices(y, n_splits, seed=0):
     idx = np.arange(len(y))
     return [(np.setdiff1d(idx, t), np.sort(np.array(t, dtype=int))) for t in tests]
 '''),
-    _v("baseline comparison with manual metrics and the model fitted in place", "baseline_comparison", '''
+    _v("baseline comparison with manual metrics and a clone fitted", "baseline_comparison", '''
 def baseline_comparison(model, X_train, y_train, X_test, y_test):
     y_test = np.asarray(y_test)
 
@@ -676,7 +676,7 @@ def baseline_comparison(model, X_train, y_train, X_test, y_test):
                 "balanced_accuracy": (rec0 + rec1) / 2}
 
     majority = np.bincount(np.asarray(y_train)).argmax()
-    return {"model": scores(model.fit(X_train, y_train).predict(X_test)),
+    return {"model": scores(clone(model).fit(X_train, y_train).predict(X_test)),
             "baseline": scores(np.full(len(y_test), majority))}
 '''),
     _v("bootstrap with rng.choice and np.percentile", "bootstrap_ci", '''
@@ -750,7 +750,7 @@ def stratified_kfold_indices(y, n_splits, seed=0):
     m = model.fit(X_train, y_train).predict(X_test)
     d = DummyClassifier(strategy="most_frequent").fit(X_train, y_train).predict(X_test)
     return {"model": scores(m), "baseline": scores(d)}
-''', fails=["test_baseline_train_only"]),
+''', fails=["test_baseline_train_only"], cli=True),
     _v("bootstrap calls metric(y_pred, y_true)", "bootstrap_ci", _BOOT_HEAD + '''
     stats = np.array([metric(y_pred[i], y_true[i]) for i in (rng.integers(0, n, n) for _ in range(n_boot))])
     a = 1 - confidence
@@ -760,43 +760,49 @@ def stratified_kfold_indices(y, n_splits, seed=0):
 ]
 
 _RECAL_HEAD = '''
-def recalibrate(p_cal, y_cal):
+def recalibrate(p_cal, y_cal, p_new):
     from sklearn.isotonic import IsotonicRegression
-    p_cal, y_cal = np.asarray(p_cal, dtype=float), np.asarray(y_cal)
+    p_cal, y_cal, p_new = np.asarray(p_cal, dtype=float), np.asarray(y_cal), np.asarray(p_new, dtype=float)
 '''
 WRONG += [
     _v("recalibration: the identity (nothing learned)", "recalibrate", _RECAL_HEAD + '''
-    return lambda p: np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+    return np.clip(p_new, 1e-9, 1 - 1e-9)
 ''', fails=["test_recalibrate"]),
     _v("recalibration: isotonic regression that can return exactly 0 or 1", "recalibrate", _RECAL_HEAD + '''
-    iso = IsotonicRegression(out_of_bounds="clip").fit(p_cal, y_cal)
-    return lambda p: iso.predict(np.asarray(p, dtype=float))
-''', fails=["test_recalibrate"]),
+    return IsotonicRegression(out_of_bounds="clip").fit(p_cal, y_cal).predict(p_new)
+''', fails=["test_recalibrate"], cli=True),
     _v("recalibration: predicts the base rate for everyone (loses the ranking)", "recalibrate", _RECAL_HEAD + '''
-    rate = float(np.mean(y_cal))
-    return lambda p: np.full(len(p), rate)
+    return np.full(len(p_new), float(np.mean(y_cal)))
 ''', fails=["test_recalibrate"]),
     _v("recalibration: Platt scaling on p, with the outcome reversed (1 - y)", "recalibrate", _RECAL_HEAD + '''
     from sklearn.linear_model import LogisticRegression
     lr = LogisticRegression(C=1e6).fit(p_cal.reshape(-1, 1), 1 - y_cal)
-    return lambda p: lr.predict_proba(np.asarray(p, dtype=float).reshape(-1, 1))[:, 1]
+    return lr.predict_proba(p_new.reshape(-1, 1))[:, 1]
+''', fails=["test_recalibrate"]),
+    _v("recalibration: returns the map g instead of g(p_new)", "recalibrate", _RECAL_HEAD + '''
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p_cal, y_cal)
+    return lambda p: iso.predict(np.asarray(p, dtype=float))
+''', fails=["test_recalibrate"]),
+    _v("recalibration: rescaled by the range of p_new (depends on the other new values)", "recalibrate",
+       _RECAL_HEAD + '''
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p_cal, y_cal)
+    q = iso.predict(p_new)
+    return np.clip(0.02 + 0.96 * (q - q.min()) / (q.max() - q.min()), 1e-4, 1 - 1e-4)
 ''', fails=["test_recalibrate"]),
 ]
 RIGHT += [
     _v("recalibration: isotonic regression clipped inside (0, 1)", "recalibrate", _RECAL_HEAD + '''
     iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p_cal, y_cal)
-    return lambda p: iso.predict(np.asarray(p, dtype=float))
+    return iso.predict(p_new)
 '''),
-    _v("recalibration: Platt scaling by hand with scipy", "recalibrate", _RECAL_HEAD + '''
+    _v("recalibration: Platt scaling by hand with scipy, returned as a list", "recalibrate", _RECAL_HEAD + '''
     from scipy.optimize import minimize
     z = np.log(np.clip(p_cal, 1e-9, 1 - 1e-9) / (1 - np.clip(p_cal, 1e-9, 1 - 1e-9)))
     def nll(ab):
         s = ab[0] * z + ab[1]
         return np.mean(np.logaddexp(0, s) - y_cal * s)
     a, b = minimize(nll, [1.0, 0.0]).x
-    def g(p):
-        p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
-        return np.clip(1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b))), 1e-9, 1 - 1e-9)
-    return g
+    p = np.clip(p_new, 1e-9, 1 - 1e-9)
+    return np.clip(1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b))), 1e-9, 1 - 1e-9).tolist()
 '''),
 ]
