@@ -120,18 +120,18 @@ def choose_candidate(table, rule="best"):
 
 _CHOOSE_OK = _choose()
 _GRID_OK = """
-def grid_search(estimator, param_grid, X, y, folds, rule="best"):
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     candidates = list(ParameterGrid(param_grid))
-    table = fold_scores(estimator, candidates, X, y, folds)
+    table = (score_table or fold_scores)(estimator, candidates, X, y, folds)
     return candidates[choose_candidate(table, rule)], table.mean(axis=1)
 """
 
 
 def _grid(select, means="table.mean(axis=1)", candidates="list(ParameterGrid(param_grid))"):
     return _CHOOSE_OK + f"""
-def grid_search(estimator, param_grid, X, y, folds, rule="best"):
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     candidates = {candidates}
-    table = fold_scores(estimator, candidates, X, y, folds)
+    table = (score_table or fold_scores)(estimator, candidates, X, y, folds)
     mean_scores = {means}
     best = {select}
     return candidates[int(best)], mean_scores
@@ -149,7 +149,7 @@ GRID_DICT_ORDER = _grid(
 GRID_ALWAYS_LAST = _grid("len(candidates) - 1")
 GRID_RULE_IGNORED = _grid("np.argmax(mean_scores)")
 GRID_CALLS_LIBRARY = _CHOOSE_OK + """
-def grid_search(estimator, param_grid, X, y, folds, rule="best"):
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     search = GridSearchCV(estimator, param_grid, cv=folds).fit(X, y)
     return search.best_params_, search.cv_results_["mean_test_score"]
 """
@@ -181,20 +181,29 @@ def choose_candidate(table, rule="best"):
             return i
 
 
-def grid_search(estimator, param_grid, X, y, folds, rule="best"):
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     def part(data, idx):
         return data.iloc[idx] if hasattr(data, "iloc") else data[idx]
     cands = list(ParameterGrid(param_grid))
-    table = [[clone(estimator).set_params(**params).fit(part(X, tr), part(y, tr)).score(part(X, te), part(y, te))
-              for tr, te in folds] for params in cands]
-    return cands[choose_candidate(table, rule)], np.array(table).mean(axis=1)
+    if score_table is None:
+        table = [[clone(estimator).set_params(**params).fit(part(X, tr), part(y, tr)).score(part(X, te), part(y, te))
+                  for tr, te in folds] for params in cands]
+    else:
+        table = score_table(estimator, cands, X, y, folds)
+    return cands[choose_candidate(table, rule)], np.array([sum(row) / len(row) for row in table])
 """
 GRID_SORTED_PRODUCT = _CHOOSE_OK + """
 import itertools
 
-def grid_search(estimator, param_grid, X, y, folds, rule="best"):
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     keys = sorted(param_grid)
     candidates = [dict(zip(keys, v)) for v in itertools.product(*(param_grid[k] for k in keys))]
+    table = (score_table or fold_scores)(estimator, candidates, X, y, folds)
+    return candidates[choose_candidate(table, rule)], table.mean(axis=1)
+"""
+GRID_IGNORES_SCORE_TABLE = _CHOOSE_OK + """
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
+    candidates = list(ParameterGrid(param_grid))
     table = fold_scores(estimator, candidates, X, y, folds)
     return candidates[choose_candidate(table, rule)], table.mean(axis=1)
 """
@@ -344,11 +353,12 @@ def learning_curve_scores(estimator, X, y, train_sizes, folds):
 # --- Exercise 7: early_stopping -----------------------------------------------------------
 def _es(body):
     return f'''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
-    trajectory = gd_trajectory(lambda th: mse_gradient(th, X_train, y_train),
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
+    trajectory = gd_trajectory(lambda th: gradient(th, X_train, y_train),
                                np.zeros(X_train.shape[1]), lr, n_steps)
-    val = np.array([mse_loss(th, X_val, y_val) for th in trajectory])
-    train = np.array([mse_loss(th, X_train, y_train) for th in trajectory])
+    val = np.array([loss(th, X_val, y_val) for th in trajectory])
+    train = np.array([loss(th, X_train, y_train) for th in trajectory])
 {body}
 '''
 
@@ -372,35 +382,39 @@ ES_STOP_STEP = _es('''    best = 0
             return t, trajectory[t]
     return best, trajectory[best]''')
 ES_GREATER_PATIENCE = '''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
     theta = np.zeros(X_train.shape[1])
-    best_step, best_theta, best_loss = 0, theta, mse_loss(theta, X_val, y_val)
+    best_step, best_theta, best_loss = 0, theta, loss(theta, X_val, y_val)
     for t in range(1, n_steps + 1):
-        theta = theta - lr * mse_gradient(theta, X_train, y_train)
-        loss = mse_loss(theta, X_val, y_val)
-        if loss < best_loss:
-            best_step, best_theta, best_loss = t, theta, loss
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best_loss:
+            best_step, best_theta, best_loss = t, theta, val_loss
         elif patience is not None and t - best_step > patience:
             break
     return best_step, best_theta
 '''
 ES_PLATEAU_IMPROVES = ES_GREATER_PATIENCE.replace("t - best_step > patience", "t - best_step >= patience").replace(
-    "if loss < best_loss", "if loss <= best_loss")
+    "if val_loss < best_loss", "if val_loss <= best_loss")
 ES_NO_RESET = '''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
     theta = np.zeros(X_train.shape[1])
-    best_step, best_theta, best_loss, waited = 0, theta, mse_loss(theta, X_val, y_val), 0
+    best_step, best_theta, best_loss, waited = 0, theta, loss(theta, X_val, y_val), 0
     for t in range(1, n_steps + 1):
-        theta = theta - lr * mse_gradient(theta, X_train, y_train)
-        loss = mse_loss(theta, X_val, y_val)
-        if loss < best_loss:
-            best_step, best_theta, best_loss = t, theta, loss
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best_loss:
+            best_step, best_theta, best_loss = t, theta, val_loss
         else:
             waited += 1
             if patience is not None and waited >= patience:
                 break
     return best_step, best_theta
 '''
+ES_IGNORES_GIVEN = ES_GREATER_PATIENCE.replace("t - best_step > patience", "t - best_step >= patience").replace(
+    "lr * gradient(theta", "lr * mse_gradient(theta")
 ES_PRECOMPUTED = _es('''    best = 0
     for t in range(1, len(val)):
         if val[t] < val[best]:
@@ -409,16 +423,17 @@ ES_PRECOMPUTED = _es('''    best = 0
             break
     return best, trajectory[best]''')
 ES_WHILE = '''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
     theta = np.zeros(X_train.shape[1], dtype=np.float64)
-    best = (mse_loss(theta, X_val, y_val), 0, theta.copy())
+    best = (loss(theta, X_val, y_val), 0, theta.copy())
     t, since = 0, 0
     while t < n_steps and (patience is None or since < patience):
         t += 1
-        theta = theta - lr * mse_gradient(theta, X_train, y_train)
-        loss = mse_loss(theta, X_val, y_val)
-        if loss < best[0]:
-            best, since = (loss, t, theta.copy()), 0
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best[0]:
+            best, since = (val_loss, t, theta.copy()), 0
         else:
             since += 1
     return best[1], best[2]
@@ -442,14 +457,15 @@ def should_stop(history):
 """
 
 ES_OWN_LOOP = '''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
     theta = np.zeros(X_train.shape[1])
-    best_step, best_theta, best_loss = 0, theta.copy(), mse_loss(theta, X_val, y_val)
+    best_step, best_theta, best_loss = 0, theta.copy(), loss(theta, X_val, y_val)
     for t in range(1, n_steps + 1):
-        theta = theta - lr * mse_gradient(theta, X_train, y_train)
-        loss = mse_loss(theta, X_val, y_val)
-        if loss < best_loss:
-            best_step, best_theta, best_loss = t, theta.copy(), loss
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best_loss:
+            best_step, best_theta, best_loss = t, theta.copy(), val_loss
         elif patience is not None and t - best_step == patience:
             break
     return best_step, best_theta
@@ -485,6 +501,8 @@ WRONG = [
        fails=("test_grid_search_ties", "test_grid_search_hidden")),
     _v("grid search: calls GridSearchCV", "grid_search", GRID_CALLS_LIBRARY,
        fails=("test_grid_search_basic", "test_grid_search_hidden")),
+    _v("grid search: calls fold_scores by name, ignoring score_table", "grid_search", GRID_IGNORES_SCORE_TABLE,
+       fails=("test_grid_search_basic",), cli=True),
     _v("grid search: rule not passed on", "grid_search", GRID_RULE_IGNORED,
        fails=("test_grid_search_hidden",)),
     _v("one-SE: population standard deviation (ddof=0)", "grid_search", SE_DDOF0,
@@ -553,6 +571,8 @@ WRONG = [
        ES_PLATEAU_IMPROVES, fails=("test_early_stopping_stops",)),
     _v("early stopping: waiting counter never reset", "early_stopping", ES_NO_RESET,
        fails=("test_early_stopping_stops",)),
+    _v("early stopping: calls mse_gradient by name, ignoring the gradient passed in", "early_stopping",
+       ES_IGNORES_GIVEN, fails=("test_early_stopping_stops",), cli=True),
     _v("stopping rule: stops at the first rise", "should_stop", STOP_FIRST_RISE,
        fails=("test_stopping_rule_properties",)),
     _v("stopping rule: never stops", "should_stop", STOP_NEVER,
