@@ -206,6 +206,17 @@ def test_input_ranges_widen_the_observed_range():
     assert set(mon.input_ranges(mon.simulate_stream(seed=0, days=1)["reference"])) == set(mon.NUMERIC)
 
 
+def test_lesson_06s_ranges_are_lesson_05s_door():
+    """Lesson 06 says its ranges widen the observed ones by half their width, as 05's bundle does."""
+    from lifecycle import deploy
+
+    assert mon.RANGE_MARGIN == deploy.RANGE_MARGIN == 0.5   # "half its width" (06), alpha = 0.5 (05)
+    frame = pd.DataFrame({"temp": [0.2, 0.4, np.nan, 1.0], "hum": [0.0, 0.5, 0.5, 0.5]})
+    door = deploy.domain_from_frame(frame)["numeric"]
+    assert mon.input_ranges(frame, ["temp", "hum"]) == {
+        name: (door[name]["min"], door[name]["max"]) for name in ("temp", "hum")}
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: mon.input_ranges(pd.DataFrame({"a": [1.0]}), ["b"]), "no column"),
     (lambda: mon.input_ranges(pd.DataFrame({"a": [np.nan]}), ["a"]), "no finite"),
