@@ -745,6 +745,16 @@ def design_model():
 """, fails=["test_design_robust"]),
 ]
 _DESIGN_RIGHT = [
+    _v("design: a random forest with its random_state fixed", "design_model", _PIPE_IMPORTS + """
+from sklearn.ensemble import RandomForestClassifier
+def design_model():
+    return make_pipeline(
+        make_column_transformer(
+            (SimpleImputer(strategy="median"), pp.NUMERIC_FEATURES),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             pp.CATEGORICAL_FEATURES)),
+        RandomForestClassifier(n_estimators=100, random_state=0))
+"""),
     _v("design: lesson 01's build_pipeline columns", "design_model", _PIPE_IMPORTS + """
 def design_model():
     return pp.penguins_pipeline()
