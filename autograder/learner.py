@@ -140,8 +140,9 @@ def _describe(shell, name: str) -> tuple[dict, bytes]:
 def _mutable(values):
     """The arguments an answer could have changed in place; others as ``None``."""
     import pandas as pd
+    from sklearn.base import BaseEstimator
 
-    kinds = (list, dict, np.ndarray, pd.DataFrame)
+    kinds = (list, dict, np.ndarray, pd.DataFrame, BaseEstimator)
     if isinstance(values, dict):
         return {k: v if isinstance(v, kinds) and _picklable(v) else None for k, v in values.items()}
     return tuple(v if isinstance(v, kinds) and _picklable(v) else None for v in values)

@@ -96,6 +96,7 @@ def _copy_back(before, after) -> None:
     """Apply to a test's argument what the answer did to its copy, as one process would."""
     import numpy as np
     import pandas as pd
+    from sklearn.base import BaseEstimator
 
     try:
         if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
@@ -114,6 +115,10 @@ def _copy_back(before, after) -> None:
                     del before[column]
             for column in after.columns:
                 before[column] = after[column]
+        elif isinstance(before, BaseEstimator) and type(after) is type(before):
+            # fitted (or re-parameterised) in place: the caller's estimator shows it
+            before.__dict__.clear()
+            before.__dict__.update(vars(after))
     except Exception:  # noqa: BLE001 - an argument we cannot update stays as the test made it
         pass
 

@@ -8,6 +8,6 @@ failed check into an explanation (:mod:`lifecycle.feedback`), one plotting style
 
 __version__ = "0.1.1"
 
-from lifecycle.datasets import DatasetError, load_dataset  # noqa: E402
+from lifecycle.datasets import DatasetError, data_card, load_dataset  # noqa: E402
 
-__all__ = ["DatasetError", "load_dataset", "__version__"]
+__all__ = ["DatasetError", "data_card", "load_dataset", "__version__"]

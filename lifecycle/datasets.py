@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["DatasetError", "data_dir", "dataset_path", "expected_checksums", "load_dataset"]
+__all__ = ["DatasetError", "data_card", "data_dir", "dataset_path", "expected_checksums",
+           "load_dataset"]
 
 
 class DatasetError(RuntimeError):
@@ -138,3 +139,43 @@ def load_dataset(name: str, **read_csv_kwargs) -> pd.DataFrame:
     (344, 17)
     """
     return pd.read_csv(dataset_path(name), **read_csv_kwargs)
+
+
+def data_card(name: str) -> str:
+    """Return the data card of a course file: its section of ``datasets/README.md``.
+
+    ``datasets/`` is outside the learner's file browser (which shows
+    ``course/``), so the notebooks print the card instead of linking to it.
+
+    Parameters
+    ----------
+    name : str
+        File name as listed in ``datasets/SHA256SUMS``.
+
+    Returns
+    -------
+    card : str
+        Markdown: source, licence, size, SHA-256 and columns.
+
+    Raises
+    ------
+    DatasetError
+        If the file is not a course data file or has no card.
+
+    Examples
+    --------
+    >>> from lifecycle import data_card
+    >>> print(data_card("penguins_raw.csv"))  # doctest: +ELLIPSIS
+    ## penguins_raw.csv
+    ...
+    """
+    if name not in expected_checksums():
+        known = ", ".join(sorted(expected_checksums()))
+        raise DatasetError(f"{name!r} is not a course data file; the files are: {known}.")
+    text = (data_dir() / "README.md").read_text(encoding="utf-8")
+    heading = f"## {name}\n"
+    start = text.find(heading)
+    if start < 0:
+        raise DatasetError(f"datasets/README.md has no card for {name!r} (a '## {name}' section).")
+    end = text.find("\n## ", start + len(heading))
+    return text[start:end if end >= 0 else None].strip()

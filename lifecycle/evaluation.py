@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lifecycle import arguments as check
 from lifecycle.datasets import load_dataset
 from lifecycle.plotting import COLORS, new_axes
 
@@ -49,8 +50,8 @@ def load_digit_vs_rest(positive: int = 8):
     ValueError
         If ``positive`` is not a digit 0-9.
     """
-    if positive not in range(10):
-        raise ValueError(f"positive must be a digit 0-9, got {positive!r}")
+    if isinstance(positive, bool) or positive not in range(10):
+        raise ValueError(f"positive must be a digit 0-9 (an int), got {positive!r}")
     table = load_dataset("digits.csv.gz", header=None).to_numpy()
     X = table[:, :64].astype(float) / 16.0
     digit = table[:, 64].astype(int)
@@ -98,12 +99,8 @@ def reliability_table(y_true, prob, n_bins: int = 10):
     Matches :func:`sklearn.calibration.calibration_curve` with
     ``strategy="uniform"`` and also returns the bin counts.
     """
-    y_true = np.asarray(y_true, dtype=float)
-    prob = np.asarray(prob, dtype=float)
-    if y_true.shape != prob.shape:
-        raise ValueError(f"y_true and prob differ in shape: {y_true.shape} vs {prob.shape}")
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
+    y_true, prob = _outcomes_and_probabilities(y_true, prob)
+    n_bins = check.integer(n_bins, "n_bins", minimum=1)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = np.searchsorted(edges[1:-1], prob, side="right")
     count = np.bincount(bins, minlength=n_bins)
@@ -111,6 +108,40 @@ def reliability_table(y_true, prob, n_bins: int = 10):
     total_pos = np.bincount(bins, weights=y_true, minlength=n_bins)
     keep = count > 0
     return total_prob[keep] / count[keep], total_pos[keep] / count[keep], count[keep]
+
+
+def _outcomes_and_probabilities(y_true, prob):
+    """0/1 outcomes and probabilities in [0, 1], as float vectors of one length."""
+    y_true = check.vector(y_true, "y_true")
+    prob = check.vector(prob, "prob")
+    check.same_length(("y_true", y_true), ("prob", prob))
+    if not np.isin(y_true, (0.0, 1.0)).all():
+        raise ValueError("y_true must hold 0/1 outcomes (1 = positive); "
+                         f"got the values {np.unique(y_true)[:5].tolist()}.")
+    if prob.min() < 0 or prob.max() > 1:
+        raise ValueError("prob must hold probabilities in [0, 1] (predict_proba(X)[:, 1]); "
+                         f"got values from {prob.min():g} to {prob.max():g}.")
+    return y_true, prob
+
+
+def _point(value, name: str):
+    """An optional (x, y) pair of finite numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (x, y) of numbers; got {value!r}.")
+    return tuple(check.real(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+
+def _curve(x, y, x_name: str, y_name: str):
+    """Two rate vectors of one length, each in [0, 1]."""
+    x, y = check.vector(x, x_name), check.vector(y, y_name)
+    check.same_length((x_name, x), (y_name, y))
+    for name, values in ((x_name, x), (y_name, y)):
+        if values.min() < 0 or values.max() > 1:
+            raise ValueError(f"{name} must hold rates in [0, 1]; "
+                             f"got values from {values.min():g} to {values.max():g}.")
+    return x, y
 
 
 def plot_confusion_matrix(cm, labels, *, ax=None, title="Confusion matrix"):
@@ -129,7 +160,10 @@ def plot_confusion_matrix(cm, labels, *, ax=None, title="Confusion matrix"):
     -------
     ax : matplotlib.axes.Axes
     """
-    cm = np.asarray(cm)
+    cm = check.matrix(cm, "cm")
+    if cm.shape[0] != cm.shape[1] or cm.shape[0] != len(labels):
+        raise ValueError(f"cm must be square with one row per label: {len(labels)} labels, "
+                         f"cm of shape {cm.shape}.")
     ax = new_axes(title, "predicted class", "true class", ax=ax)
     ax.grid(False)
     image = ax.imshow(cm, cmap="Blues")
@@ -167,6 +201,10 @@ def plot_roc(fpr, tpr, *, auc=None, operating_point=None, ax=None, label="model"
     -------
     ax : matplotlib.axes.Axes
     """
+    fpr, tpr = _curve(fpr, tpr, "fpr", "tpr")
+    operating_point = _point(operating_point, "operating_point")
+    if auc is not None:
+        check.real(auc, "auc", minimum=0.0, maximum=1.0)
     ax = new_axes("ROC curve", "false-positive rate (FP / negatives)",
                   "true-positive rate = recall", ax=ax)
     text = label if auc is None else f"{label} (AUC = {auc:.3f})"
@@ -199,6 +237,10 @@ def plot_precision_recall(precision, recall, *, prevalence=None, operating_point
     -------
     ax : matplotlib.axes.Axes
     """
+    precision, recall = _curve(precision, recall, "precision", "recall")
+    operating_point = _point(operating_point, "operating_point")
+    if prevalence is not None:
+        check.real(prevalence, "prevalence", minimum=0.0, maximum=1.0)
     ax = new_axes("Precision-recall curve", "recall (TP / positives)",
                   "precision (TP / predicted positives)", ax=ax)
     ax.plot(recall, precision, label=label)
@@ -258,23 +300,42 @@ def plot_folds(folds, y=None, *, ax=None, title="Cross-validation folds"):
     -------
     ax : matplotlib.axes.Axes
     """
+    folds = _folds(folds)
     n = 1 + max(int(np.max(np.concatenate([tr, te]))) for tr, te in folds)
+    if y is not None:
+        y = check.vector(y, "y", min_length=n)
     grid = np.zeros((len(folds), n))
     for k, (_, test) in enumerate(folds):
-        test = np.asarray(test, dtype=int)
         grid[k, test] = 1
         if y is not None:
-            grid[k, test[np.asarray(y)[test] == 1]] = 2
-    ax = new_axes(title, "sample index", "fold", ax=ax)
+            grid[k, test[y[test] == 1]] = 2
+    caption = "blue: test sample" + ("; orange: positive test sample" if y is not None else "")
+    ax = new_axes(title, f"sample index ({caption})", "fold", ax=ax)
     ax.grid(False)
     from matplotlib.colors import ListedColormap
 
     ax.imshow(grid, aspect="auto", interpolation="nearest",
               cmap=ListedColormap(["#EEEEEE", COLORS[0], COLORS[1]]), vmin=0, vmax=2)
     ax.set_yticks(range(len(folds)), [str(k) for k in range(len(folds))])
-    caption = "blue: test sample" + ("; orange: positive test sample" if y is not None else "")
-    ax.text(0, -0.9, caption, fontsize=8)
     return ax
+
+
+def _folds(folds) -> list:
+    """A non-empty list of (train_idx, test_idx) pairs of non-negative integer arrays."""
+    folds = list(folds)
+    if not folds:
+        raise ValueError("folds must hold at least one (train_idx, test_idx) pair.")
+    checked = []
+    for k, fold in enumerate(folds):
+        if len(fold) != 2:
+            raise ValueError(f"folds[{k}] must be a pair (train_idx, test_idx); got {len(fold)} items.")
+        pair = [np.asarray(part) for part in fold]
+        for name, part in zip(("train_idx", "test_idx"), pair, strict=True):
+            if part.size and (not np.issubdtype(part.dtype, np.integer) or part.min() < 0):
+                raise ValueError(f"folds[{k}]'s {name} must hold non-negative integer positions; "
+                                 f"got dtype {part.dtype}.")
+        checked.append(tuple(part.astype(int) for part in pair))
+    return checked
 
 
 def plot_bootstrap(stats, *, estimate, low, high, ax=None, what="accuracy"):
@@ -296,6 +357,11 @@ def plot_bootstrap(stats, *, estimate, low, high, ax=None, what="accuracy"):
     -------
     ax : matplotlib.axes.Axes
     """
+    stats = check.vector(stats, "stats")
+    estimate, low, high = (check.real(v, k) for k, v in
+                           (("estimate", estimate), ("low", low), ("high", high)))
+    if low > high:
+        raise ValueError(f"low must not exceed high; got low={low:g}, high={high:g}.")
     ax = new_axes("Bootstrap distribution", f"{what} on a resampled test set",
                   "number of resamples", ax=ax)
     ax.hist(stats, bins=30, color=COLORS[0], alpha=0.7)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
+import traceback
 import types
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -34,8 +36,30 @@ __all__ = [
 ]
 
 
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _is_learners(frame: traceback.FrameSummary) -> bool:
+    """Whether a frame is the learner's (or the test cell's), not lifecycle's or IPython's."""
+    path = str(Path(frame.filename).resolve())
+    return not path.startswith(_PACKAGE) and f"{Path('IPython', 'core')}" not in path
+
+
 class CheckFailure(AssertionError):
-    """A check failed; the message says what was expected, what came back and why."""
+    """A check failed; the message says what was expected, what came back and why.
+
+    In IPython (JupyterLab) the traceback shows the learner's frames and the
+    message, never the frames of this package: the checks set
+    ``__tracebackhide__`` (which IPython and pytest honour for every frame
+    but the last), and :meth:`_render_traceback_` drops the last one too.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """The traceback IPython shows: the learner's frames, then the message."""
+        frames = [f for f in traceback.extract_tb(self.__traceback__) if _is_learners(f)]
+        lines = ["Traceback (most recent call last):", *(
+            line.rstrip("\n") for line in traceback.format_list(frames))]
+        return lines + [f"{type(self).__name__}: {self}"]
 
 
 def _clean(value):
@@ -63,6 +87,7 @@ def _show(value, limit: int = 300) -> str:
 
 
 def _fail(what: str, expected: str, got: str, hint: str | None, detail: str = "") -> None:
+    __tracebackhide__ = True
     lines = [f"{what} is not right.", f"  expected: {expected}", f"  got:      {got}"]
     if detail:
         lines.append(f"  {detail}")
@@ -73,6 +98,7 @@ def _fail(what: str, expected: str, got: str, hint: str | None, detail: str = ""
 
 
 def _as_array(value, what: str, hint: str | None) -> np.ndarray:
+    __tracebackhide__ = True
     values = getattr(value, "to_numpy", None)
     try:
         array = np.asarray(values() if callable(values) else value, dtype=float)
@@ -105,6 +131,7 @@ def check_close(actual, expected, *, what: str = "The result", hint: str | None 
         If the shapes differ or any element differs beyond the tolerance
         (``NaN`` only matches ``NaN``).
     """
+    __tracebackhide__ = True
     got = _as_array(actual, what, hint)
     ref = np.asarray(expected, dtype=float)
     if ref.ndim and got.shape != ref.shape:
@@ -128,6 +155,7 @@ def check_equal(actual, expected, *, what: str = "The result", hint: str | None 
     CheckFailure
         If ``actual != expected``. Element-wise comparison is used for arrays.
     """
+    __tracebackhide__ = True
     try:
         if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
             same = np.array_equal(np.asarray(actual, dtype=object), np.asarray(expected, dtype=object))
@@ -148,6 +176,7 @@ def check_shape(actual, shape: tuple, *, what: str = "The result", hint: str | N
     CheckFailure
         If ``actual`` has no shape or a different one.
     """
+    __tracebackhide__ = True
     got = getattr(actual, "shape", None)
     if got is None or tuple(got) != tuple(shape):
         _fail(what, f"shape {tuple(shape)}", f"shape {got}" if got is not None else _show(actual), hint)
@@ -161,6 +190,7 @@ def check_type(actual, types, *, what: str = "The result", hint: str | None = No
     CheckFailure
         If ``isinstance(actual, types)`` is false.
     """
+    __tracebackhide__ = True
     if not isinstance(actual, types):
         names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
         _fail(what, f"a {names}", f"a {type(actual).__name__}: {_show(actual)}", hint)
@@ -174,6 +204,7 @@ def check_true(condition, message: str, *, hint: str | None = None) -> None:
     CheckFailure
         If ``condition`` is not exactly ``True`` (numpy booleans count).
     """
+    __tracebackhide__ = True
     if not (condition is True or isinstance(condition, np.bool_) and bool(condition)):
         text = message + (f"\n  hint: {hint}" if hint else "")
         raise CheckFailure(text)
@@ -193,6 +224,7 @@ def check_raises(exception, func: Callable, *args, what: str | None = None,
     CheckFailure
         If nothing or another exception is raised.
     """
+    __tracebackhide__ = True
     name = what or f"{getattr(func, '__name__', 'the function')}(...)"
     try:
         func(*args, **kwargs)
@@ -268,6 +300,7 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
     CheckFailure
         If ``func`` called one of the forbidden functions.
     """
+    __tracebackhide__ = True
     forbidden = list(forbidden)
     remote = getattr(func, "_lifecycle_remote_call", None)
     if remote is not None:  # graded in another process: disable them there
@@ -276,6 +309,7 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
 
     def tripwire(name):
         def trip(*_a, **_k):
+            __tracebackhide__ = True
             called.append(name)
             raise CheckFailure(
                 f"This exercise asks you to compute the result yourself, but your code called "

@@ -7,12 +7,14 @@ notebook should not carry:
   line per predicted instance; the format is in ``docs/authoring.md``) and the
   label file that arrives later (:func:`read_prediction_log`,
   :func:`read_labels`, :func:`write_prediction_log`, :func:`write_labels`);
-* a realistic production stream built from a real data set, the Capital
-  Bikeshare hourly counts of 2011 (:func:`simulate_stream`), with documented
-  stable, gradually drifting and suddenly shifted periods and delayed labels;
+* a production stream built from a real data set, the Capital Bikeshare
+  hourly counts of 2011 (:func:`simulate_stream`), with documented stable,
+  covariate-drift, unit-bug and concept-drift periods and delayed labels;
+* data-quality checks learned from the training data (:func:`input_ranges`);
 * reference drift statistics (:func:`psi`, :func:`ks_statistic`,
   :func:`chi_square_drift`), and both numeric ones over many columns of a
   large log at once (:func:`drift_columns`, :func:`psi_columns`, :func:`ks_columns`);
+* a multivariate drift score, the domain classifier (:func:`domain_classifier_auc`);
 * a persistent alert rule (:func:`persistent_alerts`) and a dashboard figure
   (:func:`plot_dashboard`).
 
@@ -21,39 +23,52 @@ The stream
 The model predicts whether an hour is *busy* (at least :data:`BUSY_THRESHOLD`
 bikes rented) from the hour, working day, weather, temperature, humidity and
 wind. It is trained on a random half of the 2011 hours (the *reference*
-data); production requests are drawn, with a fixed seed, from the other half:
+data); production requests are drawn, with a fixed seed, from the other half.
+The events of :data:`PERIODS` (days, start inclusive, end exclusive) overlap:
 
 ===========  ==========  ====================================================
-days         period      what happens
+days         event       what happens
 ===========  ==========  ====================================================
 0 - 29       stable      requests sampled uniformly: same distribution as
                          the training data
-30 - 59      gradual     covariate drift: warm hours are over-sampled with a
-                         weight :math:`\\exp(\\beta_t z_{temp})`, :math:`\\beta_t`
-                         rising linearly from 0 to 1.5; the rule linking
-                         inputs to label does not change
-60 - 89      shift       sudden upstream change on day 60: a new sensor feed
-                         sends ``temp`` in degrees Celsius (41 x the
-                         normalised value) instead of the normalised value
+30 - 89      covariate   warm hours are over-sampled with a weight
+                         :math:`\\exp(\\beta_t z_{temp})`, :math:`\\beta_t`
+                         rising linearly from 0 (day 29) to 1.5 (day 59), then
+                         held; the rule linking inputs to label does not change
+45 - 49      unit_bug    an upstream bug: the feed sends ``temp`` in degrees
+                         Celsius (41 x the normalised value, rounded to 0.01);
+                         repaired upstream from day 50 on
+60 - 89      concept     simulated loss of demand (a competing scooter service
+                         opens): every hour sees :data:`DEMAND_FACTOR` times
+                         its 2011 count, so only hours with at least
+                         ``BUSY_THRESHOLD / DEMAND_FACTOR`` rentals are busy:
+                         the same inputs now mean another label
 ===========  ==========  ====================================================
 
-Labels (was the hour busy?) are counted later: each arrives 1 to 5 days
-after its prediction (uniform, in whole hours), and 10 % never arrive.
+The inputs and the 2011 counts are real; the schedule, the unit bug and the
+growth factor are simulated. Labels (was the hour busy?) are counted later:
+each arrives 1 to 5 days after its prediction (uniform, in whole hours), and
+10 % never arrive.
 """
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_array, check_scalar
+from threadpoolctl import threadpool_limits
 
 from lifecycle.datasets import load_dataset
+from lifecycle.deploy.bundle import RANGE_MARGIN  # one rule for lesson 05's door and 06's checks
 from lifecycle.deploy.prediction_log import LOG_FIELDS  # one definition for writer and reader
 
 __all__ = [
-    "BUSY_THRESHOLD", "CATEGORICAL", "FEATURES", "NUMERIC", "PERIODS", "PSI_EPS",
-    "chi_square_drift", "drift_columns", "join_labels", "ks_columns", "ks_statistic", "load_bikeshare",
+    "BUSY_THRESHOLD", "CATEGORICAL", "DEMAND_FACTOR", "COVARIATE_RAMP", "FEATURES", "NUMERIC",
+    "PERIODS", "PSI_EPS", "RANGE_MARGIN",
+    "chi_square_drift", "domain_classifier_auc", "drift_columns", "input_ranges", "join_labels", "ks_columns", "ks_statistic", "load_bikeshare",
     "make_model", "persistent_alerts", "plot_dashboard", "plot_over_time", "psi", "psi_columns",
     "read_labels", "read_prediction_log", "simulate_stream", "write_labels",
     "write_prediction_log",
@@ -67,8 +82,12 @@ NUMERIC = ["temp", "hum", "windspeed"]
 CATEGORICAL = ["hr", "workingday", "weathersit"]
 #: All inputs, in the order the model expects them.
 FEATURES = CATEGORICAL + NUMERIC
-#: Day ranges (start inclusive, end exclusive) of the simulated stream.
-PERIODS = {"stable": (0, 30), "gradual": (30, 60), "shift": (60, 90)}
+#: Day ranges (start inclusive, end exclusive) of the stream's events; they may overlap.
+PERIODS = {"stable": (0, 30), "covariate": (30, 90), "unit_bug": (45, 50), "concept": (60, 90)}
+#: Days over which the covariate drift's weight rises from 0 to its maximum.
+COVARIATE_RAMP = (30, 60)
+#: Concept-drift period: every hour sees this fraction of its 2011 count.
+DEMAND_FACTOR = 0.6
 #: Proportions below this are raised to it before the PSI's logarithm.
 PSI_EPS = 1e-4
 MODEL_VERSION = "bikes-busy-1.0.0"
@@ -144,6 +163,8 @@ def simulate_stream(seed: int = 0, *, days: int = 90, per_day: int = 100,
         instance, by ``request_id``, including those never delivered) and
         ``start`` (Timestamp of day 0).
     """
+    check_scalar(days, "days", int, min_val=1)
+    check_scalar(per_day, "per_day", int, min_val=1)
     rng = np.random.default_rng(seed)
     data = load_bikeshare()
     in_reference = rng.permutation(len(data)) < len(data) // 2
@@ -153,15 +174,15 @@ def simulate_stream(seed: int = 0, *, days: int = 90, per_day: int = 100,
 
     z_temp = ((pool["temp"] - reference["temp"].mean()) / reference["temp"].std()).to_numpy()
     day0 = pd.Timestamp(start, tz="UTC")
-    g0, g1 = PERIODS["gradual"]
     parts = []
     for day in range(days):
-        beta = 0.0 if day < g0 else 1.5 * min(1.0, (day - g0 + 1) / (g1 - g0))
-        weights = np.exp(beta * z_temp)
+        weights = np.exp(_covariate_beta(day) * z_temp)
         rows = rng.choice(len(pool), size=per_day, p=weights / weights.sum())
-        part = pool.iloc[rows][FEATURES + ["busy"]].copy()
-        if day >= PERIODS["shift"][0]:
+        part = pool.iloc[rows][FEATURES + ["busy", "bikers"]].copy()
+        if _in_period(day, "unit_bug"):
             part["temp"] = np.round(part["temp"] * 41.0, 2)
+        if _in_period(day, "concept"):
+            part["busy"] = (part["bikers"] * DEMAND_FACTOR >= BUSY_THRESHOLD).astype(int)
         seconds = np.sort(rng.uniform(0, 86400, size=per_day))
         part["time"] = day0 + pd.Timedelta(days=day) + pd.to_timedelta(seconds, unit="s")
         parts.append(part)
@@ -190,6 +211,18 @@ def simulate_stream(seed: int = 0, *, days: int = 90, per_day: int = 100,
     truth = pd.Series(stream["busy"].to_numpy(), index=log["request_id"], name="label")
     return {"model": model, "reference": reference, "log": log, "labels": labels,
             "truth": truth, "start": day0}
+
+
+def _in_period(day: int, name: str) -> bool:
+    first, end = PERIODS[name]
+    return first <= day < end
+
+
+def _covariate_beta(day: int) -> float:
+    first, end = COVARIATE_RAMP
+    if day < first:
+        return 0.0
+    return 1.5 * min(1.0, (day - first + 1) / (end - first))
 
 
 # --------------------------------------------------------------------------- log files
@@ -343,10 +376,100 @@ def join_labels(log: pd.DataFrame, labels: pd.DataFrame, now=None) -> pd.DataFra
         A copy of ``log`` with ``label`` (NaN where unknown) and
         ``label_time`` columns.
     """
+    for frame, name, needed in ((log, "log", ("request_id", "instance", "time")),
+                                (labels, "labels", ("request_id", "instance", "time", "label"))):
+        if not isinstance(frame, pd.DataFrame):
+            raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks the column(s) {missing}: read it with "
+                             f"{'read_prediction_log' if name == 'log' else 'read_labels'}")
     known = labels if now is None else labels[labels["time"] <= pd.Timestamp(now)]
     known = known.rename(columns={"time": "label_time"})
     out = log.merge(known, on=["request_id", "instance"], how="left", validate="one_to_one")
     return out
+
+
+# --------------------------------------------------------------------------- validation
+
+def _sample(values, name: str) -> np.ndarray:
+    """One numeric sample as a 1-D float array, refused with a clear message if unusable."""
+    try:
+        array = check_array(values, ensure_2d=False, dtype=float, ensure_min_samples=1,
+                            input_name=name)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of finite numbers "
+                         f"(drop missing values first): {error}") from None
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one feature); got shape {array.shape}: "
+                         "use drift_columns for several columns")
+    return array
+
+
+def _table(values, name: str) -> np.ndarray:
+    try:
+        return check_array(values, dtype=float, ensure_min_samples=1, input_name=name)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a non-empty 2-D array of finite numbers "
+                         f"(rows x features): {error}") from None
+
+
+def _categories(values, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=object)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of category labels; "
+                         f"got shape {array.shape}")
+    return array.astype(str)
+
+
+# --------------------------------------------------------------------------- data quality
+
+def input_ranges(reference: pd.DataFrame, columns=None, margin: float = RANGE_MARGIN) -> dict:
+    """Plausible range of each numeric input, learned from the training data.
+
+    The rule (the same one lesson 05's bundle records for the service): the
+    observed ``[min, max]`` of the column, widened on both sides by ``margin``
+    times its width ``max - min``. A value outside it is not drift to watch
+    but a data-quality incident (a unit bug, a broken sensor) to stop at the
+    door and repair upstream.
+
+    Parameters
+    ----------
+    reference : pandas.DataFrame
+        The training inputs.
+    columns : list of str, optional
+        Numeric columns to learn a range for; default :data:`NUMERIC`.
+    margin : float, default=:data:`RANGE_MARGIN`
+        Widening, as a fraction of the observed width; at least 0.
+
+    Returns
+    -------
+    ranges : dict of str to (float, float)
+        ``column -> (low, high)``, bounds included.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, not numeric, or has no finite value.
+    """
+    if not isinstance(reference, pd.DataFrame):
+        raise ValueError(f"reference must be a pandas DataFrame of training inputs, "
+                         f"got {type(reference).__name__}")
+    check_scalar(margin, "margin", numbers.Real, min_val=0.0)
+    columns = list(NUMERIC if columns is None else columns)
+    missing = [c for c in columns if c not in reference.columns]
+    if missing:
+        raise ValueError(f"reference has no column(s) {missing}; it has {list(reference.columns)}")
+    ranges = {}
+    for column in columns:
+        values = pd.to_numeric(reference[column], errors="coerce").to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            raise ValueError(f"column {column!r} has no finite numeric value to learn a range from")
+        low, high = float(values.min()), float(values.max())
+        width = high - low
+        ranges[column] = (low - margin * width, high + margin * width)
+    return ranges
 
 
 # --------------------------------------------------------------------------- drift statistics
@@ -374,15 +497,24 @@ def psi(reference, current, bins: int = 10, eps: float = PSI_EPS) -> float:
     Parameters
     ----------
     reference, current : array-like of float
+        Non-empty samples of one feature, without missing values.
     bins : int, default=10
+        At least 1.
     eps : float, default=:data:`PSI_EPS`
+        Strictly positive.
 
     Returns
     -------
     psi : float
+
+    Raises
+    ------
+    ValueError
+        On an empty or non-numeric sample, a missing value, ``bins < 1`` or ``eps <= 0``.
     """
-    reference = np.asarray(reference, dtype=float)
-    current = np.asarray(current, dtype=float)
+    reference, current = _sample(reference, "reference"), _sample(current, "current")
+    check_scalar(bins, "bins", numbers.Integral, min_val=1)
+    check_scalar(eps, "eps", numbers.Real, min_val=0.0, include_boundaries="neither")
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
     return _psi_from_edges(reference, current, edges, eps)
 
@@ -394,9 +526,13 @@ def ks_statistic(a, b) -> float:
     -------
     d : float
         Equal to ``scipy.stats.ks_2samp(a, b).statistic``.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, not numeric or has a missing value.
     """
-    a = np.sort(np.asarray(a, dtype=float))
-    b = np.sort(np.asarray(b, dtype=float))
+    a, b = np.sort(_sample(a, "a")), np.sort(_sample(b, "b"))
     pooled = np.concatenate([a, b])
     fa = np.searchsorted(a, pooled, side="right") / len(a)
     fb = np.searchsorted(b, pooled, side="right") / len(b)
@@ -413,11 +549,15 @@ def chi_square_drift(reference, current) -> tuple[float, float]:
     Returns
     -------
     statistic, p_value : float
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty or not 1-D.
     """
     from scipy.stats import chi2
 
-    reference = np.asarray(reference).astype(str)
-    current = np.asarray(current).astype(str)
+    reference, current = _categories(reference, "reference"), _categories(current, "current")
     cats = np.union1d(reference, current)
     table = np.array([[np.sum(reference == c) for c in cats],
                       [np.sum(current == c) for c in cats]], dtype=float)
@@ -463,8 +603,14 @@ def drift_columns(reference: np.ndarray, current: np.ndarray, bins: int = 10,
     -------
     psi, ks : ndarray of shape (d,)
     """
-    a_all = np.sort(np.asarray(reference, dtype=float), axis=0)
-    b_all = np.sort(np.asarray(current, dtype=float), axis=0)
+    reference, current = _table(reference, "reference"), _table(current, "current")
+    if reference.shape[1] != current.shape[1]:
+        raise ValueError(f"reference has {reference.shape[1]} columns but current has "
+                         f"{current.shape[1]}: pass the same features in the same order")
+    check_scalar(bins, "bins", numbers.Integral, min_val=1)
+    check_scalar(eps, "eps", numbers.Real, min_val=0.0, include_boundaries="neither")
+    a_all = np.sort(reference, axis=0)
+    b_all = np.sort(current, axis=0)
     qs = np.arange(1, bins) / bins
     psi_out = np.empty(a_all.shape[1])
     ks_out = np.empty(a_all.shape[1])
@@ -495,6 +641,79 @@ def psi_columns(reference: np.ndarray, current: np.ndarray, bins: int = 10,
     return drift_columns(reference, current, bins, eps)[0]
 
 
+def _code_text_columns(reference: pd.DataFrame, current: pd.DataFrame):
+    # one category code per value, shared by both samples; NaN stays NaN
+    reference, current = reference.copy(), current.copy()
+    for column in reference.columns:
+        if column in current.columns and not pd.api.types.is_numeric_dtype(reference[column]):
+            both = pd.concat([reference[column], current[column]]).astype("string")
+            categories = pd.Index(both.dropna().unique())
+            for frame in (reference, current):
+                codes = pd.Categorical(frame[column].astype("string"), categories=categories).codes
+                frame[column] = np.where(codes < 0, np.nan, codes)
+    return reference, current
+
+
+def domain_classifier_auc(reference, current, *, n_splits: int = 5, seed: int = 0) -> float:
+    """Multivariate drift score: how well a classifier tells ``current`` rows from ``reference`` rows.
+
+    Label every reference row 0 and every current row 1, fit a gradient
+    boosting classifier (scikit-learn's ``HistGradientBoostingClassifier``,
+    which sees interactions between features) with stratified ``n_splits``-fold
+    cross-validation, and return the ROC AUC of its out-of-fold
+    probabilities. About 0.5: the two samples look alike, feature by feature
+    and jointly; near 1: they are easy to tell apart. One number for all
+    features at once, so one test per window instead of one per feature.
+
+    Parameters
+    ----------
+    reference, current : array-like or pandas.DataFrame of shape (n, d)
+        The inputs, the same columns in the same order; NaN allowed. In
+        DataFrames, text columns are coded as categories shared by both.
+    n_splits : int, default=5
+        Folds of the cross-validation, at least 2.
+    seed : int, default=0
+        Seed of the fold shuffle and of the classifier; never the global state.
+
+    Returns
+    -------
+    auc : float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, a sample has fewer rows than ``n_splits``, or
+        a value is not numeric.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    check_scalar(n_splits, "n_splits", numbers.Integral, min_val=2)
+    if isinstance(reference, pd.DataFrame) and isinstance(current, pd.DataFrame):
+        reference, current = _code_text_columns(reference, current)
+    samples = []
+    for values, name in ((reference, "reference"), (current, "current")):
+        try:
+            array = check_array(values, dtype=float, ensure_all_finite="allow-nan",
+                                ensure_min_samples=n_splits, input_name=name)
+        except ValueError as error:
+            raise ValueError(f"{name} must be a 2-D numeric table with at least {n_splits} rows "
+                             f"(one per fold): {error}") from None
+        samples.append(array)
+    if samples[0].shape[1] != samples[1].shape[1]:
+        raise ValueError(f"reference has {samples[0].shape[1]} columns but current has "
+                         f"{samples[1].shape[1]}: pass the same features in the same order")
+    X = np.vstack(samples)
+    y = np.r_[np.zeros(len(samples[0])), np.ones(len(samples[1]))]
+    folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+    classifier = HistGradientBoostingClassifier(max_iter=50, random_state=seed)
+    with threadpool_limits(limits=1):   # a few thousand rows: threads cost more than they save
+        proba = cross_val_predict(classifier, X, y, cv=folds, method="predict_proba")[:, 1]
+    return float(roc_auc_score(y, proba))
+
+
 def ks_columns(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
     """KS statistic of every column of ``current`` against the same column of ``reference``.
 
@@ -513,11 +732,29 @@ def persistent_alerts(scores, threshold: float, k: int) -> np.ndarray:
 
     NaN scores never exceed the threshold.
 
+    Parameters
+    ----------
+    scores : array-like of float, shape (n,)
+        One score per window, in time order; NaN for a window without data.
+    threshold : float
+    k : int
+        Consecutive windows required, at least 1.
+
     Returns
     -------
     alerts : ndarray of bool, same length as ``scores``
+
+    Raises
+    ------
+    ValueError
+        If ``k < 1`` or ``scores`` is not 1-D.
     """
-    above = np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf) > threshold
+    check_scalar(k, "k", numbers.Integral, min_val=1)
+    check_scalar(threshold, "threshold", numbers.Real)
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 1:
+        raise ValueError(f"scores must be 1-D (one score per window), got shape {scores.shape}")
+    above = np.nan_to_num(scores, nan=-np.inf) > threshold
     run = np.zeros(len(above), dtype=int)
     for t, hit in enumerate(above):
         run[t] = (run[t - 1] + 1 if t else 1) if hit else 0
@@ -560,8 +797,7 @@ def plot_over_time(x, series: dict, *, title: str, ylabel: str, xlabel: str = "d
     return ax
 
 
-def plot_dashboard(daily: pd.DataFrame, *, alerts=None, shift_day=None, gradual_day=None,
-                   threshold=None):
+def plot_dashboard(daily: pd.DataFrame, *, alerts=None, marks=None, threshold=None):
     """Draw the monitoring dashboard: performance over time, drift scores, alert markers.
 
     Parameters
@@ -572,8 +808,8 @@ def plot_dashboard(daily: pd.DataFrame, *, alerts=None, shift_day=None, gradual_
         ``labelled_fraction`` and drift scores whose name starts ``psi_`` or ``ks_``.
     alerts : array-like of bool, optional
         Per day; marked with red triangles on both panels.
-    shift_day, gradual_day : int, optional
-        Drawn as vertical lines labelled "sudden shift" and "drift starts".
+    marks : dict of str to int, optional
+        Label to day, drawn as labelled vertical lines (e.g. ``{"unit bug": 45}``).
     threshold : float, optional
         Alert threshold on the drift scores, drawn as a dashed line.
 
@@ -603,10 +839,9 @@ def plot_dashboard(daily: pd.DataFrame, *, alerts=None, shift_day=None, gradual_
     bottom.set_yscale("symlog", linthresh=0.1)
     bottom.set_ylim(bottom=0)
     for ax in (top, bottom):
-        for day, name in ((gradual_day, "drift starts"), (shift_day, "sudden shift")):
-            if day is not None:
-                ax.axvline(day, color="grey", lw=1)
-                ax.text(day, ax.get_ylim()[1], f" {name}", va="top", fontsize=8)
+        for name, day in (marks or {}).items():
+            ax.axvline(day, color="grey", lw=1)
+            ax.text(day, ax.get_ylim()[1], f" {name}", va="top", fontsize=8)
         if alerts is not None:
             days = np.asarray(daily.index)[np.asarray(alerts, dtype=bool)]
             if len(days):

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lifecycle import arguments as check
+
 __all__ = [
     "mse_loss",
     "mse_gradient",
@@ -57,8 +59,8 @@ def mse_loss(theta, X, y) -> float:
     -------
     loss : float
     """
-    X = np.asarray(X, dtype=float)
-    residual = X @ np.asarray(theta, dtype=float) - np.asarray(y, dtype=float)
+    theta, X, y = _linear_problem(theta, X, y)
+    residual = X @ theta - y
     return float(np.mean(residual ** 2))
 
 
@@ -77,9 +79,17 @@ def mse_gradient(theta, X, y) -> np.ndarray:
     -------
     grad : ndarray of shape (d,)
     """
-    X = np.asarray(X, dtype=float)
-    residual = X @ np.asarray(theta, dtype=float) - np.asarray(y, dtype=float)
+    theta, X, y = _linear_problem(theta, X, y)
+    residual = X @ theta - y
     return 2.0 / X.shape[0] * (X.T @ residual)
+
+
+def _linear_problem(theta, X, y):
+    """``theta``, ``X``, ``y`` as float arrays of shapes (d,), (n, d), (n,)."""
+    X = check.matrix(X, "X", allow_non_finite=True)
+    y = check.vector(y, "y", length=X.shape[0], allow_non_finite=True)
+    theta = check.vector(theta, "theta", length=X.shape[1], allow_non_finite=True)
+    return theta, X, y
 
 
 def gd_trajectory(grad_fn: Callable[[np.ndarray], np.ndarray], theta0, lr: float,
@@ -104,10 +114,13 @@ def gd_trajectory(grad_fn: Callable[[np.ndarray], np.ndarray], theta0, lr: float
     trajectory : ndarray of shape (n_steps + 1, d)
         Row ``t`` is :math:`\theta_t`; row 0 is ``theta0``.
     """
-    theta = np.array(theta0, dtype=float).reshape(-1)
-    trajectory = np.empty((int(n_steps) + 1, theta.size))
+    check.function(grad_fn, "grad_fn", "of theta returning the gradient")
+    theta = check.vector(theta0, "theta0").copy()
+    lr = check.real(lr, "lr", minimum=0.0, include_boundaries="neither")
+    n_steps = check.integer(n_steps, "n_steps", minimum=0)
+    trajectory = np.empty((n_steps + 1, theta.size))
     trajectory[0] = theta
-    for t in range(int(n_steps)):
+    for t in range(n_steps):
         theta = theta - lr * np.asarray(grad_fn(theta), dtype=float).reshape(-1)
         trajectory[t + 1] = theta
     return trajectory
@@ -141,8 +154,7 @@ def make_quadratic(A, b=None):
     >>> grad(np.array([1.0, 1.0]))
     array([ 1., 10.])
     """
-    A = np.array(A, dtype=float)
-    b = np.zeros(A.shape[0]) if b is None else np.array(b, dtype=float)
+    A, b = _curvature(A, b)
 
     def loss_fn(theta):
         theta = np.asarray(theta, dtype=float)
@@ -152,6 +164,15 @@ def make_quadratic(A, b=None):
         return A @ np.asarray(theta, dtype=float) - b
 
     return loss_fn, grad_fn
+
+
+def _curvature(A, b):
+    """``A`` as a square float matrix and ``b`` (zeros when None) as a matching vector."""
+    A = check.matrix(A, "A")
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be a square (d, d) matrix; got shape {A.shape}.")
+    b = np.zeros(A.shape[0]) if b is None else check.vector(b, "b", length=A.shape[0])
+    return A, b
 
 
 def rosenbrock(theta, a: float = 1.0, b: float = 100.0) -> float:
@@ -171,7 +192,7 @@ def rosenbrock(theta, a: float = 1.0, b: float = 100.0) -> float:
     -------
     value : float or ndarray
     """
-    x, y = np.asarray(theta, dtype=float)
+    x, y = _point(theta)
     value = (a - x) ** 2 + b * (y - x ** 2) ** 2
     return float(value) if np.ndim(value) == 0 else value
 
@@ -183,8 +204,25 @@ def rosenbrock_gradient(theta, a: float = 1.0, b: float = 100.0) -> np.ndarray:
     -------
     grad : ndarray of shape (2,)
     """
-    x, y = np.asarray(theta, dtype=float)
+    x, y = _point(theta)
     return np.array([-2 * (a - x) - 4 * b * x * (y - x ** 2), 2 * b * (y - x ** 2)])
+
+
+def _point(theta) -> np.ndarray:
+    """A point (or a grid of points) of the plane, as floats with a first axis of 2."""
+    theta = np.asarray(theta, dtype=float)
+    if theta.ndim == 0 or theta.shape[0] != 2:
+        raise ValueError(f"theta must be a point (x, y) of shape (2,) or a grid of shape (2, ...); "
+                         f"got shape {theta.shape}.")
+    return theta
+
+
+def _curves(value, name: str) -> dict:
+    """A non-empty dict of label to curve (a plot's input)."""
+    if not isinstance(value, dict) or not value:
+        raise TypeError(f"{name} must be a non-empty dict of label to values, e.g. "
+                        f"{{'GD lr=0.1': ...}}; got {type(value).__name__}.")
+    return value
 
 
 # --------------------------------------------------- closed-form oracles
@@ -192,10 +230,9 @@ def rosenbrock_gradient(theta, a: float = 1.0, b: float = 100.0) -> np.ndarray:
 
 def _bowl(A, b, theta0):
     """``A`` as floats, the bowl's minimiser and the start's offset from it."""
-    A = np.array(A, dtype=float)
-    b = np.zeros(A.shape[0]) if b is None else np.asarray(b, dtype=float)
+    A, b = _curvature(A, b)
     star = np.linalg.solve(A, b)
-    return A, star, np.asarray(theta0, dtype=float) - star
+    return A, star, check.vector(theta0, "theta0", length=len(b)) - star
 
 
 def quadratic_gd_closed_form(A, b, theta0, lr: float, n_steps: int) -> np.ndarray:
@@ -210,9 +247,11 @@ def quadratic_gd_closed_form(A, b, theta0, lr: float, n_steps: int) -> np.ndarra
     trajectory : ndarray of shape (n_steps + 1, d)
     """
     A, star, start = _bowl(A, b, theta0)
+    lr = check.real(lr, "lr")
+    n_steps = check.integer(n_steps, "n_steps", minimum=0)
     contraction = np.eye(len(star)) - lr * A
     return np.array([star + np.linalg.matrix_power(contraction, t) @ start
-                     for t in range(int(n_steps) + 1)])
+                     for t in range(n_steps + 1)])
 
 
 def quadratic_momentum_closed_form(A, b, theta0, lr: float, beta: float,
@@ -231,12 +270,14 @@ def quadratic_momentum_closed_form(A, b, theta0, lr: float, beta: float,
     trajectory : ndarray of shape (n_steps + 1, d)
     """
     A, star, e0 = _bowl(A, b, theta0)
+    lr, beta = check.real(lr, "lr"), check.real(beta, "beta")
+    n_steps = check.integer(n_steps, "n_steps", minimum=0)
     d = len(star)
     eye = np.eye(d)
     M = np.block([[(1 + beta) * eye - lr * A, -beta * eye], [eye, np.zeros((d, d))]])
     state = np.concatenate([e0, e0])  # theta_{-1} = theta_0: v_0 = 0
     out = [star + e0]
-    for t in range(1, int(n_steps) + 1):
+    for t in range(1, n_steps + 1):
         out.append(star + (np.linalg.matrix_power(M, t) @ state)[:d])
     return np.array(out)
 
@@ -254,18 +295,29 @@ def article_adam_trajectory(grad_fn, theta0, n_steps: int, lr: float = 1e-3,
     -------
     trajectory : ndarray of shape (n_steps + 1, d)
     """
-    beta1, beta2 = betas
-    theta = np.array(theta0, dtype=float).reshape(-1)
+    check.function(grad_fn, "grad_fn", "of theta returning the gradient")
+    theta = check.vector(theta0, "theta0").copy()
+    n_steps = check.integer(n_steps, "n_steps", minimum=0)
+    lr, eps = check.real(lr, "lr", minimum=0.0), check.real(eps, "eps", minimum=0.0)
+    beta1, beta2 = _betas(betas)
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     out = [theta.copy()]
-    for _ in range(int(n_steps)):
+    for _ in range(n_steps):
         g = np.asarray(grad_fn(theta), dtype=float).reshape(-1)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g ** 2
         theta = theta - lr * m / (np.sqrt(v) + eps)
         out.append(theta.copy())
     return np.array(out)
+
+
+def _betas(betas) -> tuple[float, float]:
+    """Adam's ``(beta1, beta2)``, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), e.g. (0.9, 0.999); got {betas!r}.")
+    return tuple(check.real(b, f"betas[{i}]", minimum=0.0, maximum=1.0, include_boundaries="left")
+                 for i, b in enumerate(betas))
 
 
 # ---------------------------------------------------------- loss curves
@@ -279,8 +331,10 @@ def losses_along(loss_fn: Callable[[np.ndarray], float], trajectory) -> np.ndarr
     losses : ndarray of shape (len(trajectory),)
         Non-finite where the iterate overflowed.
     """
+    check.function(loss_fn, "loss_fn", "of theta returning the loss")
+    trajectory = check.matrix(trajectory, "trajectory", allow_non_finite=True)
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.array([loss_fn(theta) for theta in np.asarray(trajectory, dtype=float)])
+        return np.array([loss_fn(theta) for theta in trajectory])
 
 
 def detect_divergence(losses, factor: float = 1e3):
@@ -302,6 +356,9 @@ def detect_divergence(losses, factor: float = 1e3):
     step : int or None
     """
     losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 1:
+        raise ValueError(f"losses must be a 1-D sequence, one loss per step; got shape {losses.shape}.")
+    factor = check.real(factor, "factor", minimum=0.0, include_boundaries="neither")
     if losses.size == 0:
         return None
     limit = factor * (abs(losses[0]) + 1.0)
@@ -348,6 +405,9 @@ def guess_mistake(actual, candidates: dict, default: str | None = None, *,
     -------
     hint : str or None
     """
+    if not isinstance(candidates, dict):
+        raise TypeError(f"candidates must be a dict of hint to the value that mistake gives; "
+                        f"got {type(candidates).__name__}.")
     try:
         got = np.asarray(actual, dtype=float)
     except (TypeError, ValueError):
@@ -388,6 +448,9 @@ def plot_contours(loss_fn, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), *, ax=None,
     """
     from lifecycle.plotting import new_axes
 
+    check.function(loss_fn, "loss_fn", "of theta (shape (2,)) returning the loss")
+    levels = check.integer(levels, "levels", minimum=2)
+    resolution = check.integer(resolution, "resolution", minimum=2)
     ax = new_axes(title, r"$\theta_1$", r"$\theta_2$", ax=ax)
     xs = np.linspace(*xlim, resolution)
     ys = np.linspace(*ylim, resolution)
@@ -431,6 +494,8 @@ def plot_trajectories(loss_fn, trajectories: dict, xlim=(-2.0, 2.0), ylim=(-2.0,
     """
     from lifecycle.plotting import COLORS
 
+    trajectories = {label: check.matrix(path, f"trajectories[{label!r}]", allow_non_finite=True)
+                    for label, path in _curves(trajectories, "trajectories").items()}
     ax = plot_contours(loss_fn, xlim, ylim, ax=ax, title=title, **contour_kwargs)
     for i, (label, path) in enumerate(trajectories.items()):
         path = np.asarray(path, dtype=float)
@@ -470,6 +535,7 @@ def plot_loss_curves(curves: dict, *, ax=None, title: str = "Loss during trainin
     """
     from lifecycle.plotting import COLORS, new_axes
 
+    _curves(curves, "curves")
     ax = new_axes(title, xlabel, ylabel, ax=ax)
     diverged = {}
     for i, (label, losses) in enumerate(curves.items()):
@@ -537,6 +603,8 @@ def breast_cancer_split(test_size: float = 0.25, seed: int = 0):
     """
     from sklearn.model_selection import train_test_split
 
+    check.real(test_size, "test_size", minimum=0.0, maximum=1.0, include_boundaries="neither")
+    check.integer(seed, "seed", minimum=0)
     frame = load_breast_cancer()
     X = frame[BREAST_CANCER_FEATURES].to_numpy(dtype=float)
     y = frame["malignant"].to_numpy()

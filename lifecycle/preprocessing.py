@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from lifecycle import arguments as check
 from lifecycle.datasets import load_dataset
 from lifecycle.plotting import COLORS, new_axes
 
@@ -69,6 +70,8 @@ def tidy_penguins(raw: pd.DataFrame) -> pd.DataFrame:
     tidy : pandas.DataFrame
         A new frame with the same rows, in the same order.
     """
+    check.frame(raw, "raw", columns=list(PENGUIN_COLUMNS),
+                source='the raw table, load_dataset("penguins_raw.csv"), not an already tidy one')
     tidy = raw[list(PENGUIN_COLUMNS)].rename(columns=PENGUIN_COLUMNS).copy()
     tidy["species"] = tidy["species"].str.split().str[0]
     sex = tidy["sex"].str.lower()
@@ -127,6 +130,9 @@ def penguins_pipeline(model=None):
                                     ("cat", categorical, list(CATEGORICAL_FEATURES))])
     if model is None:
         model = LogisticRegression(max_iter=1000)
+    elif not (hasattr(model, "fit") and hasattr(model, "predict")):
+        raise TypeError("model must be an unfitted scikit-learn classifier (with fit and predict), "
+                        f"e.g. LogisticRegression(max_iter=1000); got {type(model).__name__}.")
     return Pipeline([("preprocess", preprocess), ("model", model)])
 
 
@@ -151,7 +157,9 @@ def noise_classification(n_samples: int = 100, n_features: int = 2000, *, seed: 
     y : ndarray of shape (n_samples,)
         Balanced labels 0 and 1 in random order.
     """
-    rng = np.random.default_rng(seed)
+    n_samples = check.integer(n_samples, "n_samples", minimum=2)
+    n_features = check.integer(n_features, "n_features", minimum=1)
+    rng = np.random.default_rng(check.integer(seed, "seed", minimum=0))
     X = rng.standard_normal((n_samples, n_features))
     y = rng.permutation(np.arange(n_samples) % 2)
     return X, y
@@ -177,6 +185,7 @@ def seed_article_rows(df: pd.DataFrame, columns=None, *, by: str | None = None) 
         ``"rows"``, ``"kept"``, ``"dropped"`` and ``"kept_fraction"``; with
         ``by``, also ``"kept_by_group"`` (group value to fraction kept).
     """
+    check.frame(df, "df", columns=list(columns or []) + ([by] if by is not None else []))
     kept = df.dropna(subset=columns)
     result = {
         "rows": len(df),
@@ -206,6 +215,7 @@ def plot_missingness(df: pd.DataFrame, *, ax=None, title="Missing values per col
     -------
     ax : matplotlib.axes.Axes
     """
+    check.frame(df, "df")
     fraction = df.isna().mean()
     ax = new_axes(title, "fraction of rows missing", "column", ax=ax,
                   figsize=(6.4, 0.25 * len(fraction) + 1.2))
@@ -237,8 +247,11 @@ def plot_before_after(before, after, names, *, title_before="raw", title_after="
     axes : ndarray of matplotlib.axes.Axes
         The two panels.
     """
-    before = np.asarray(before, dtype=float)
-    after = np.asarray(after, dtype=float)
+    before = check.matrix(before, "before", allow_non_finite=True)
+    after = check.matrix(after, "after", allow_non_finite=True)
+    if before.shape != after.shape or before.shape[1] != len(names):
+        raise ValueError(f"before and after must have the same shape, one column per name: "
+                         f"before {before.shape}, after {after.shape}, {len(names)} names.")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     new_axes(f"Features, {title_before}", "value (feature units, log scale)", "count", ax=axes[0])
     new_axes(f"Features, {title_after}", "value (standard deviations)", "count", ax=axes[1])
@@ -272,9 +285,12 @@ def plot_leak_gap(scores: dict, *, chance: float | None = 0.5, ax=None,
     -------
     ax : matplotlib.axes.Axes
     """
-    ax = new_axes(title, "procedure", "mean accuracy over folds", ax=ax)
+    if not isinstance(scores, dict) or not scores:
+        raise TypeError("scores must be a non-empty dict of bar label to score, e.g. "
+                        f"{{'leaky': 0.87, 'clean': 0.57}}; got {type(scores).__name__}.")
     labels = list(scores)
-    values = [scores[k] for k in labels]
+    values = [check.real(scores[k], f"scores[{k!r}]") for k in labels]
+    ax = new_axes(title, "procedure", "mean accuracy over folds", ax=ax)
     palette = [COLORS[3], COLORS[2]] + COLORS  # leaky in red-orange, clean in green
     ax.bar(labels, values, color=palette[: len(labels)])
     for i, v in enumerate(values):

@@ -3,26 +3,33 @@
 The notebook keeps only the ideas; the plumbing lives here:
 
 - :func:`load_penguin_sex` and :func:`make_folds`: the classification task
-  (sex of a penguin from its measurements) and fixed cross-validation folds,
+  (sex of a penguin from its measurements, lesson 01's tidy columns) and fixed
+  cross-validation folds,
 - :func:`early_stopping_data`: a small, over-parameterised regression task on
   which plain gradient descent over-fits,
 - :func:`selection_bias_experiment`: the optimism of the winning score on
   labels that carry no signal at all,
+- :func:`run_stopping_rule`: feeds a validation curve to a stopping rule one
+  step at a time, so that the rule cannot look ahead,
 - plots: :func:`plot_validation_curve`, :func:`plot_learning_curve`,
   :func:`plot_grid_heatmap`, :func:`plot_search_points`,
   :func:`plot_selection_bias`, :func:`plot_early_stopping`.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.utils.validation import check_array, check_consistent_length, check_scalar
 from threadpoolctl import threadpool_limits
 
-from lifecycle.datasets import load_dataset
 from lifecycle.plotting import COLORS, new_axes
+from lifecycle.preprocessing import NUMERIC_FEATURES, load_penguins
 
 __all__ = [
     "MEASUREMENTS",
@@ -30,6 +37,7 @@ __all__ = [
     "load_penguin_sex",
     "make_folds",
     "add_noise_features",
+    "run_stopping_rule",
     "early_stopping_data",
     "selection_bias_experiment",
     "plot_validation_curve",
@@ -40,8 +48,8 @@ __all__ = [
     "plot_early_stopping",
 ]
 
-#: Numeric columns of ``penguins_raw.csv`` used as features.
-MEASUREMENTS = ["Culmen Length (mm)", "Culmen Depth (mm)", "Flipper Length (mm)", "Body Mass (g)"]
+#: Numeric columns of lesson 01's tidy penguins table used as features.
+MEASUREMENTS = list(NUMERIC_FEATURES)
 
 
 def single_threaded_math() -> None:
@@ -61,19 +69,19 @@ def load_penguin_sex():
     Returns
     -------
     X : ndarray of shape (333, 7)
-        The four measurements in their own units, then a one-hot encoding of
-        the species (Adelie, Chinstrap, Gentoo).
+        The four measurements of :data:`MEASUREMENTS` (lesson 01's tidy
+        names, in their own units), then a one-hot encoding of the species
+        (Adelie, Chinstrap, Gentoo).
     y : ndarray of shape (333,)
         1 for a male, 0 for a female.
     feature_names : list of str
         Names of the columns of ``X``.
     """
-    raw = load_dataset("penguins_raw.csv")
-    rows = raw.dropna(subset=MEASUREMENTS + ["Sex"])
-    rows = rows[rows["Sex"].isin(["MALE", "FEMALE"])]
-    species = pd.get_dummies(rows["Species"].str.split().str[0], dtype=float)
+    penguins = load_penguins()
+    rows = penguins.dropna(subset=MEASUREMENTS + ["sex"])
+    species = pd.get_dummies(rows["species"], dtype=float)
     X = np.hstack([rows[MEASUREMENTS].to_numpy(dtype=float), species.to_numpy()])
-    y = (rows["Sex"] == "MALE").to_numpy().astype(int)
+    y = (rows["sex"] == "male").to_numpy().astype(int)
     return X, y, MEASUREMENTS + [f"species={s}" for s in species.columns]
 
 
@@ -97,6 +105,10 @@ def make_folds(X, y, n_splits: int = 5, seed: int = 0) -> list:
         random order, so ``train[:m]`` is a random subset of size ``m`` (what a
         learning curve fits on).
     """
+    check_scalar(n_splits, "n_splits", numbers.Integral, min_val=2)
+    X = check_array(X, dtype=None, ensure_all_finite=False)
+    y = check_array(y, ensure_2d=False, dtype=None)
+    check_consistent_length(X, y)
     rng = np.random.default_rng(seed)
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return [(rng.permutation(train), test) for train, test in splitter.split(X, y)]
@@ -116,7 +128,8 @@ def add_noise_features(X, n_noise: int, seed: int = 0) -> np.ndarray:
     -------
     X_noisy : ndarray of shape (n, d + n_noise)
     """
-    X = np.asarray(X, dtype=float)
+    check_scalar(n_noise, "n_noise", numbers.Integral, min_val=0)
+    X = check_array(X, dtype=float)
     noise = np.random.default_rng(seed).standard_normal((X.shape[0], n_noise))
     return np.hstack([X, noise])
 
@@ -144,11 +157,17 @@ def early_stopping_data(n_train: int = 40, n_val: int = 150, degree: int = 4, se
         ones for the intercept; targets standardised with the training mean
         and standard deviation.
     """
-    raw = load_dataset("penguins_raw.csv")
+    check_scalar(n_train, "n_train", numbers.Integral, min_val=2)
+    check_scalar(n_val, "n_val", numbers.Integral, min_val=1)
+    check_scalar(degree, "degree", numbers.Integral, min_val=1)
+    penguins = load_penguins()
     columns = MEASUREMENTS[:3]
-    rows = raw.dropna(subset=columns + ["Body Mass (g)"])
+    rows = penguins.dropna(subset=columns + ["body_mass_g"])
+    if n_train + n_val > len(rows):
+        raise ValueError(f"n_train + n_val = {n_train + n_val} exceeds the {len(rows)} penguins "
+                         "with all measurements")
     X = rows[columns].to_numpy(dtype=float)
-    y = rows["Body Mass (g)"].to_numpy(dtype=float)
+    y = rows["body_mass_g"].to_numpy(dtype=float)
     order = np.random.default_rng(seed).permutation(len(y))
     train, val = order[:n_train], order[n_train:n_train + n_val]
     scale = StandardScaler().fit(X[train])
@@ -187,18 +206,78 @@ def selection_bias_experiment(estimator, param_grid, n_samples: int = 120, n_fea
     Returns
     -------
     non_nested, nested : ndarray of shape (n_repeats,)
-        ``best_score_`` of the search, and the mean outer score of nested CV.
+        ``best_score_`` of the search, and the mean outer score of nested CV,
+        exactly as ``GridSearchCV`` and ``cross_val_score`` compute them
+        (written as loops: the lesson runs hundreds of tiny fits, and the
+        library's per-fit bookkeeping would dominate their cost).
     """
+    check_scalar(n_repeats, "n_repeats", numbers.Integral, min_val=1)
+    check_scalar(n_samples, "n_samples", numbers.Integral, min_val=10)
+    check_scalar(n_features, "n_features", numbers.Integral, min_val=1)
+    candidates = list(ParameterGrid(param_grid))
     rng = np.random.default_rng(seed)
     non_nested, nested = [], []
     for _ in range(n_repeats):
         X = rng.standard_normal((n_samples, n_features))
         y = rng.permutation(np.arange(n_samples) % 2)
-        search = GridSearchCV(estimator, param_grid, cv=5).fit(X, y)
-        non_nested.append(search.best_score_)
-        inner = GridSearchCV(estimator, param_grid, cv=3)
-        nested.append(cross_val_score(inner, X, y, cv=5).mean())
+        # the folds GridSearchCV(cv=5) and cross_val_score(cv=5) use for a classifier
+        non_nested.append(_search(estimator, candidates, X, y, 5)[1])
+        outer = []
+        for train, test in StratifiedKFold(5).split(X, y):
+            best, _ = _search(estimator, candidates, X[train], y[train], 3)
+            fitted = clone(estimator).set_params(**best).fit(X[train], y[train])
+            outer.append(fitted.score(X[test], y[test]))
+        nested.append(np.mean(outer))
     return np.array(non_nested), np.array(nested)
+
+
+def _search(estimator, candidates, X, y, n_splits):
+    # GridSearchCV's choice (first best mean score) without its per-fit overhead
+    folds = list(StratifiedKFold(n_splits).split(X, y))
+    means = [np.mean([clone(estimator).set_params(**params).fit(X[tr], y[tr]).score(X[te], y[te])
+                      for tr, te in folds]) for params in candidates]
+    best = int(np.argmax(means))
+    return candidates[best], means[best]
+
+
+def run_stopping_rule(should_stop, losses):
+    """Feed a validation curve to a stopping rule one step at a time.
+
+    At step ``t = 0, 1, ...`` the rule gets a copy of the losses seen so far,
+    ``losses[:t + 1]``, and returns True to stop there; it never sees a later
+    step, as in a real training run.
+
+    Parameters
+    ----------
+    should_stop : callable
+        ``should_stop(history) -> bool`` with ``history`` a 1-D float array.
+    losses : array-like of float, shape (T + 1,)
+        Validation loss at steps ``0..T``.
+
+    Returns
+    -------
+    stop_step : int
+        The step at which the rule stopped, ``T`` if it never did.
+    best_step : int
+        The step with the lowest loss among steps ``0..stop_step`` (the first
+        on ties): the parameters a run would keep.
+
+    Raises
+    ------
+    ValueError
+        If ``losses`` is empty or not 1-D, or ``should_stop`` is not callable.
+    """
+    if not callable(should_stop):
+        raise ValueError(f"should_stop must be a function of the history, got {should_stop!r}")
+    losses = check_array(losses, ensure_2d=False, dtype=float, ensure_min_samples=1)
+    if losses.ndim != 1:
+        raise ValueError(f"losses must be 1-D (one loss per step), got shape {losses.shape}")
+    stop = len(losses) - 1
+    for t in range(len(losses)):
+        if bool(should_stop(losses[:t + 1].copy())):
+            stop = t
+            break
+    return stop, int(np.argmin(losses[:stop + 1]))
 
 
 def plot_validation_curve(values, train_scores, val_scores, *, param_name: str, chosen=None,

@@ -59,3 +59,14 @@ def test_missing_and_unknown_files_are_explained(data_copy):
         dataset_path("penguins_raw.csv")
     with pytest.raises(DatasetError, match="Unknown data file 'iris.csv'"):
         dataset_path("iris.csv")
+
+
+def test_data_card_is_the_files_section_of_the_readme():
+    from lifecycle import DatasetError, data_card
+
+    card = data_card("penguins_raw.csv")
+    assert card.startswith("## penguins_raw.csv") and "CC0" in card
+    assert "## digits.csv.gz" not in card
+    assert "1,797" in data_card("digits.csv.gz") or "1797" in data_card("digits.csv.gz")
+    with pytest.raises(DatasetError, match="not a course data file"):
+        data_card("passwords.csv")

@@ -153,3 +153,47 @@ def test_feedback_exercises_are_titled_by_their_heading():
                                              "Exercise 2 · `adam`"]
     assert found[0]["answer"] == "mse" and found[0]["tests"] == ["test_mse", "test_mse_2"]
     assert [ex["anchor"] for ex in found] == ["exercise-1", "exercise-2"]
+
+
+_IPYTHON_CELL = '''
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance(colors="NoColor")
+shell.run_cell("from lifecycle.feedback import check_close, forbid_calls\\n"
+               "def answer():\\n    return [1.0, 2.5]\\n"
+               "check_close(answer(), [1.0, 2.0], what='the means', hint='axis=0?')")
+shell.run_cell("import numpy as np\\n"
+               "def mine(a):\\n    return np.mean(a)\\n"
+               "forbid_calls(mine, [1.0], forbidden=['numpy.mean'])")
+'''
+
+
+def test_a_failed_check_shows_the_learner_only_the_message_in_ipython():
+    """IPython renders a CheckFailure without the frames of lifecycle/."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", _IPYTHON_CELL], capture_output=True,
+                            text=True, timeout=120, check=True)
+    text = result.stdout
+    assert "the means is not right" in text and "hint: axis=0?" in text
+    assert "your code called numpy.mean" in text
+    assert "check_close(answer()" in text and "return np.mean(a)" in text  # the learner's lines
+    assert "feedback.py" not in text and "_fail" not in text and "raise CheckFailure" not in text
+    assert "interactiveshell.py" not in text
+
+
+def test_the_graders_feedback_shows_only_the_test_cells_frames():
+    from autograder.verdict import _exec, _public_traceback
+
+    source = "check_close([1.0, 2.5], [1.0, 2.0], what='the means')\n"
+    with pytest.raises(CheckFailure) as info:
+        _exec(source, {"check_close": check_close}, "<test_x>", show_source=True)
+    text = "".join(_public_traceback(info.value, "<test_x>"))
+    assert "the means is not right" in text and "check_close([1.0, 2.5]" in text
+    assert "feedback.py" not in text
+
+
+def test_frames_of_the_checks_are_marked_hidden():
+    with pytest.raises(CheckFailure) as info:
+        check_close(1.0, 2.0)
+    hidden = [entry.frame.f_locals.get("__tracebackhide__") for entry in info.traceback[1:]]
+    assert hidden and all(hidden)

@@ -69,7 +69,7 @@ def test_reliability_table_skips_empty_bins_and_edges():
 
 
 def test_reliability_table_rejects_bad_input():
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="same length"):
         ev.reliability_table([0, 1], [0.5])
     with pytest.raises(ValueError, match="n_bins"):
         ev.reliability_table([0, 1], [0.5, 0.5], n_bins=0)
@@ -101,3 +101,32 @@ def test_roc_plot_draws_operating_point_in_legend():
     ax = ev.plot_roc([0, 1], [0, 1], operating_point=(0.5, 0.5))
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "operating point" in labels
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: ev.load_digit_vs_rest(positive="8"), ValueError, "positive must be a digit 0-9"),
+    (lambda: ev.reliability_table([0, 1], [0.2]), ValueError, "y_true has 2, prob has 1"),
+    (lambda: ev.reliability_table([0, 2], [0.2, 0.4]), ValueError, "0/1 outcomes"),
+    (lambda: ev.reliability_table([0, 1], [0.2, 1.4]), ValueError, "probabilities in [0, 1]"),
+    (lambda: ev.reliability_table([0, 1], [0.2, 0.4], n_bins=0), ValueError, "n_bins == 0"),
+    (lambda: ev.reliability_table([], []), ValueError, "minimum of 1 is required"),
+    (lambda: ev.plot_confusion_matrix([[1, 2], [3, 4]], ["a"]), ValueError, "one row per label"),
+    (lambda: ev.plot_roc([0, 0.5, 1], [0, 1]), ValueError, "fpr has 3, tpr has 2"),
+    (lambda: ev.plot_roc([0, 1], [0, 1], operating_point=0.3), ValueError, "operating_point must be a pair"),
+    (lambda: ev.plot_precision_recall([0, 2], [0, 1]), ValueError, "precision must hold rates"),
+    (lambda: ev.plot_folds([]), ValueError, "at least one (train_idx, test_idx)"),
+    (lambda: ev.plot_folds([(np.array([0.5]), np.array([1]))]), ValueError, "integer positions"),
+    (lambda: ev.plot_bootstrap([0.5, 0.6], estimate=0.55, low=0.7, high=0.6), ValueError,
+     "low must not exceed high"),
+])
+def test_bad_arguments_are_refused_with_what_to_pass(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_fold_caption_is_the_axis_label_not_text_over_the_title():
+    folds = [(np.arange(5, 10), np.arange(5)), (np.arange(5), np.arange(5, 10))]
+    ax = ev.plot_folds(folds, np.array([0, 1] * 5), title="Plain k-fold")
+    assert "orange: positive test sample" in ax.get_xlabel()
+    assert len(ax.texts) == 0

@@ -89,11 +89,13 @@ def test_stream_is_deterministic_and_documented(stream):
     day = _day(log, start)
     assert len(log) == 9000 and np.all(np.bincount(day) == 100)
     assert log["time"].is_monotonic_increasing
-    # stable: temp within the training range; shift: temp in degrees Celsius
-    assert log.loc[day < 60, "temp"].max() <= 1.0
-    assert log.loc[day >= 60, "temp"].median() > 5
-    # gradual covariate drift: warmer on average in the late drift period
-    assert log.loc[(day >= 50) & (day < 60), "temp"].mean() > log.loc[day < 30, "temp"].mean() + 0.05
+    bug = (day >= 45) & (day < 50)
+    # the unit bug: temp in degrees Celsius on days 45-49 only, normalised before and after
+    assert log.loc[~bug, "temp"].max() <= 1.0
+    assert log.loc[bug, "temp"].min() > 1.0
+    # covariate drift: warmer on average from day 50 on than in the stable month
+    assert log.loc[day >= 50, "temp"].mean() > log.loc[day < 30, "temp"].mean() + 0.05
+    assert mon.PERIODS["unit_bug"] == (45, 50) and mon.PERIODS["concept"] == (60, 90)
 
 
 def test_labels_are_delayed_and_some_missing(stream):
@@ -107,13 +109,28 @@ def test_labels_are_delayed_and_some_missing(stream):
     assert np.array_equal(joined.loc[ok, "label"].astype(int), truth[ok.to_numpy()])
 
 
-def test_model_degrades_after_the_shift_only(stream):
+def test_model_degrades_in_the_bug_and_the_concept_drift_only(stream):
     log, start = stream["log"], stream["start"]
     day = _day(log, start)
     correct = log["prediction"].to_numpy() == stream["truth"].to_numpy()
+    bug = (day >= 45) & (day < 50)
     assert correct[day < 30].mean() > 0.8
-    assert correct[(day >= 30) & (day < 60)].mean() > 0.8
+    assert correct[(day >= 30) & (day < 60) & ~bug].mean() > 0.8
+    assert correct[bug].mean() < 0.6
     assert correct[day >= 60].mean() < 0.7
+
+
+def test_concept_drift_changes_the_label_not_the_inputs(stream):
+    log, start = stream["log"], stream["start"]
+    day = _day(log, start)
+    data = mon.load_bikeshare()
+    late = stream["truth"].to_numpy()[day >= 60]
+    # busy now means at least BUSY_THRESHOLD / DEMAND_FACTOR rentals in 2011: fewer busy hours
+    assert late.mean() < (data["bikers"] >= mon.BUSY_THRESHOLD).mean()
+    # the inputs of days 55-59 and 60-64 come from the same (held) covariate weighting
+    before = log.loc[(day >= 50) & (day < 60), "temp"]
+    after = log.loc[(day >= 60) & (day < 70), "temp"]
+    assert mon.ks_statistic(before, after) < 0.1
 
 
 # ---------------------------------------------------------------- drift statistics
@@ -175,6 +192,70 @@ def test_persistent_alerts():
     got = mon.persistent_alerts([0.1, 0.3, 0.1, 0.3, 0.3, 0.3, np.nan, 0.3], 0.2, 3)
     assert got.tolist() == [False, False, False, False, False, True, False, False]
     assert mon.persistent_alerts([0.2, 0.2], 0.2, 1).tolist() == [False, False]
+    # a run of exactly k resets after a break and must build up again
+    got = mon.persistent_alerts([0.3, 0.3, 0.1, 0.3, 0.3, 0.3], 0.2, 2)
+    assert got.tolist() == [False, True, False, False, True, True]
+
+
+def test_input_ranges_widen_the_observed_range():
+    frame = pd.DataFrame({"temp": [0.2, 0.4, np.nan, 1.0], "hum": [0.0, 0.5, 0.5, 0.5]})
+    ranges = mon.input_ranges(frame, ["temp", "hum"], margin=0.25)
+    assert ranges["temp"] == pytest.approx((0.0, 1.2))
+    assert ranges["hum"] == pytest.approx((-0.125, 0.625))
+    assert mon.input_ranges(frame, ["temp"], margin=0)["temp"] == (0.2, 1.0)
+    assert set(mon.input_ranges(mon.simulate_stream(seed=0, days=1)["reference"])) == set(mon.NUMERIC)
+
+
+def test_lesson_06s_ranges_are_lesson_05s_door():
+    """Lesson 06 says its ranges widen the observed ones by half their width, as 05's bundle does."""
+    from lifecycle import deploy
+
+    assert mon.RANGE_MARGIN == deploy.RANGE_MARGIN == 0.5   # "half its width" (06), alpha = 0.5 (05)
+    frame = pd.DataFrame({"temp": [0.2, 0.4, np.nan, 1.0], "hum": [0.0, 0.5, 0.5, 0.5]})
+    door = deploy.domain_from_frame(frame)["numeric"]
+    assert mon.input_ranges(frame, ["temp", "hum"]) == {
+        name: (door[name]["min"], door[name]["max"]) for name in ("temp", "hum")}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mon.input_ranges(pd.DataFrame({"a": [1.0]}), ["b"]), "no column"),
+    (lambda: mon.input_ranges(pd.DataFrame({"a": [np.nan]}), ["a"]), "no finite"),
+    (lambda: mon.input_ranges(pd.DataFrame({"a": [1.0]}), ["a"], margin=-1), "margin"),
+    (lambda: mon.input_ranges([[1.0]]), "DataFrame"),
+    (lambda: mon.psi([], [1.0]), "non-empty"),
+    (lambda: mon.psi([1.0, 2.0], [np.nan]), "missing"),
+    (lambda: mon.psi([1.0, 2.0], [1.0], bins=0), "bins"),
+    (lambda: mon.psi([1.0, 2.0], [1.0], eps=0), "eps"),
+    (lambda: mon.psi(np.ones((3, 2)), [1.0]), "1-D"),
+    (lambda: mon.ks_statistic([1.0], []), "non-empty"),
+    (lambda: mon.chi_square_drift([], ["a"]), "non-empty"),
+    (lambda: mon.drift_columns(np.ones((3, 2)), np.ones((3, 3))), "columns"),
+    (lambda: mon.persistent_alerts([0.3, 0.3], 0.2, 0), "k"),
+    (lambda: mon.persistent_alerts([[0.3]], 0.2, 1), "1-D"),
+    (lambda: mon.join_labels(pd.DataFrame({"x": [1]}), pd.DataFrame()), "lacks"),
+    (lambda: mon.domain_classifier_auc(np.ones((3, 2)), np.ones((9, 2))), "at least 5 rows"),
+    (lambda: mon.domain_classifier_auc(np.ones((9, 2)), np.ones((9, 3))), "columns"),
+    (lambda: mon.simulate_stream(days=0), "days"),
+])
+def test_bad_arguments_get_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_domain_classifier_sees_a_joint_shift_that_no_marginal_shows():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(400, 2))
+    b = rng.normal(size=(400, 2))
+    b[:, 1] = b[:, 0] + 0.1 * rng.normal(size=400)      # same marginals (nearly), new correlation
+    b[:, 1] /= b[:, 1].std()
+    assert max(mon.ks_columns(a, b)) < 0.1
+    assert mon.domain_classifier_auc(a, b, seed=0) > 0.7
+    same = mon.domain_classifier_auc(a, rng.normal(size=(400, 2)), seed=0)
+    assert 0.4 < same < 0.6
+    assert mon.domain_classifier_auc(a, b, seed=0) == mon.domain_classifier_auc(a, b, seed=0)
+    frame_a = pd.DataFrame({"w": ["x", "y"] * 50, "v": rng.normal(size=100)})
+    frame_b = pd.DataFrame({"w": ["z"] * 100, "v": rng.normal(size=100)})
+    assert mon.domain_classifier_auc(frame_a, frame_b) > 0.95
 
 
 def test_make_model_is_a_fresh_estimator():
@@ -190,7 +271,7 @@ def test_plots_draw_labelled_axes(stream):
 
     daily = pd.DataFrame({"accuracy": np.linspace(0.9, 0.6, 10), "estimated_accuracy": 0.85,
                           "psi_temp": np.linspace(0, 2, 10)})
-    fig = mon.plot_dashboard(daily, alerts=np.arange(10) > 6, shift_day=5, gradual_day=2, threshold=0.2)
+    fig = mon.plot_dashboard(daily, alerts=np.arange(10) > 6, marks={"bug": 5, "drift": 2}, threshold=0.2)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["Model performance", "Drift scores"]
     ax = mon.plot_over_time(np.arange(10), {"a": np.arange(10)}, title="t", ylabel="y",

@@ -158,3 +158,32 @@ def test_gd_on_breast_cancer_reaches_sklearn():
     theta = optim.gd_trajectory(grad, np.zeros(31), 1.0, 4000)[-1]
     sk = LogisticRegression(C=1.0, max_iter=10000, tol=1e-10).fit(X_train, y_train)
     np.testing.assert_allclose(theta, np.r_[sk.intercept_, sk.coef_.ravel()], atol=1e-3)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: optim.gd_trajectory(lambda t: t, [1.0], 0.1, -1), ValueError, "n_steps == -1, must be >= 0"),
+    (lambda: optim.gd_trajectory(lambda t: t, [1.0], 0.1, 2.5), TypeError, "n_steps must be an instance of"),
+    (lambda: optim.gd_trajectory(lambda t: t, [1.0], -0.1, 3), ValueError, "lr == -0.1, must be > 0"),
+    (lambda: optim.gd_trajectory(lambda t: t, [1.0], float("nan"), 3), ValueError, "lr"),
+    (lambda: optim.gd_trajectory([1.0], [1.0], 0.1, 3), TypeError, "grad_fn must be a function"),
+    (lambda: optim.gd_trajectory(lambda t: t, [[1.0, 2.0]], 0.1, 3), ValueError, "theta0"),
+    (lambda: optim.mse_loss([1.0, 2.0], np.ones((4, 3)), np.ones(4)), ValueError, "theta must have 3 entries"),
+    (lambda: optim.mse_gradient([1.0], np.ones((4, 1)), np.ones(5)), ValueError, "y must have 4 entries"),
+    (lambda: optim.make_quadratic(np.ones((2, 3))), ValueError, "A must be a square"),
+    (lambda: optim.make_quadratic(np.eye(2), [1.0]), ValueError, "b must have 2 entries"),
+    (lambda: optim.rosenbrock([1.0, 2.0, 3.0]), ValueError, "theta must be a point"),
+    (lambda: optim.quadratic_gd_closed_form(np.eye(2), None, [0, 0], 0.1, -2), ValueError, "n_steps"),
+    (lambda: optim.article_adam_trajectory(lambda t: t, [1.0], 3, betas=(0.9,)), ValueError,
+     "betas must be a pair"),
+    (lambda: optim.article_adam_trajectory(lambda t: t, [1.0], 3, betas=(0.9, 1.0)), ValueError, "betas[1]"),
+    (lambda: optim.losses_along("mse", np.zeros((3, 2))), TypeError, "loss_fn must be a function"),
+    (lambda: optim.detect_divergence([[1.0, 2.0]]), ValueError, "losses must be a 1-D"),
+    (lambda: optim.detect_divergence([1.0, 2.0], factor=0), ValueError, "factor"),
+    (lambda: optim.guess_mistake([1.0], [("hint", 1.0)]), TypeError, "candidates must be a dict"),
+    (lambda: optim.plot_loss_curves([1.0, 2.0]), TypeError, "curves must be a non-empty dict"),
+    (lambda: optim.breast_cancer_split(test_size=1.5), ValueError, "test_size == 1.5"),
+])
+def test_bad_arguments_are_refused_with_what_to_pass(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)

@@ -131,3 +131,57 @@ def test_plot_leak_gap_bars_and_chance_line():
     assert [p.get_height() for p in ax.patches] == pytest.approx([0.9, 0.5])
     assert ax.get_title() and ax.get_ylabel()
     assert any(line.get_linestyle() == "--" for line in ax.get_lines())
+
+
+def test_tidy_penguins_refuses_another_frame_and_says_what_to_pass(raw):
+    tidy = pp.tidy_penguins(raw)
+    with pytest.raises(ValueError, match="penguins_raw.csv") as info:
+        pp.tidy_penguins(tidy)
+    assert "'Species'" in str(info.value)
+    with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+        pp.tidy_penguins(raw.to_numpy())
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: pp.noise_classification(1, 10), ValueError, "n_samples == 1, must be >= 2"),
+    (lambda: pp.noise_classification(10, 0), ValueError, "n_features == 0"),
+    (lambda: pp.noise_classification(10, 5, seed=-3), ValueError, "seed == -3"),
+    (lambda: pp.seed_article_rows(pd.DataFrame({"a": [1.0]}), by="Island"), ValueError,
+     "no column 'Island'"),
+    (lambda: pp.seed_article_rows(pd.DataFrame({"a": [1.0]}), ["b"]), ValueError, "no column 'b'"),
+    (lambda: pp.plot_missingness([[1, 2]]), TypeError, "df must be a pandas DataFrame"),
+    (lambda: pp.plot_before_after(np.ones((3, 2)), np.ones((3, 2)), ["a"]), ValueError, "one column per name"),
+    (lambda: pp.plot_leak_gap([0.8, 0.5]), TypeError, "scores must be a non-empty dict"),
+    (lambda: pp.penguins_pipeline(model="logistic"), TypeError, "scikit-learn classifier"),
+])
+def test_bad_arguments_are_refused_with_what_to_pass(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
+
+
+def _param_summary(estimator):
+    """Every parameter of an estimator, nested estimators named by class."""
+    params = estimator.get_params(deep=True)
+    return {key: type(value).__name__ if hasattr(value, "get_params") else repr(value)
+            for key, value in params.items()}
+
+
+def test_lesson_01_build_pipeline_is_the_course_model(raw):
+    """Lesson 01 says its build_pipeline is lifecycle.preprocessing.penguins_pipeline: check it."""
+    import nbformat
+
+    from autograder.notebook import read_lesson, strip_solution_markers
+    from tests.conftest import ROOT
+
+    nb = nbformat.read(str(ROOT / "solutions/01_preprocessing/preprocessing.ipynb"), as_version=4)
+    setup = next(c.source for c in nb.cells if c.get("id") == "setup-imports")
+    answer = next(c.source for c in read_lesson(nb).answers if c.grade_id == "build_pipeline")
+    namespace = {}
+    exec(setup.split("use_course_style()")[0], namespace)  # noqa: S102 - our own notebook
+    exec(strip_solution_markers(answer), namespace)  # noqa: S102
+    built = namespace["build_pipeline"](pp.NUMERIC_FEATURES, pp.CATEGORICAL_FEATURES)
+    assert _param_summary(built) == _param_summary(pp.penguins_pipeline())
+    tidy = pp.tidy_penguins(raw)
+    X, y = tidy.drop(columns="species"), tidy["species"]
+    np.testing.assert_allclose(built.fit(X, y).predict_proba(X), pp.penguins_pipeline().fit(X, y).predict_proba(X))

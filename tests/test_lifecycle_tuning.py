@@ -26,7 +26,7 @@ def test_load_penguin_sex_shapes_and_labels():
     assert y.shape == (333,)
     assert set(np.unique(y)) == {0, 1}
     assert int(y.sum()) == 168  # males
-    assert names[:4] == tuning.MEASUREMENTS
+    assert names[:4] == tuning.MEASUREMENTS == ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
     assert names[4:] == ["species=Adelie", "species=Chinstrap", "species=Gentoo"]
     assert np.all(np.isfinite(X))
     np.testing.assert_array_equal(X[:, 4:].sum(axis=1), 1.0)  # one species each
@@ -122,3 +122,66 @@ def test_plots_are_labelled():
 
     ax = tuning.plot_early_stopping([3, 2, 1], [3, 2, 2.5], best_step=1, stop_step=2)
     assert ax.get_xlabel() == "step t" and len(ax.get_legend().get_texts()) == 4
+
+
+def test_lesson_04s_claims_about_the_course_model_hold():
+    """Lesson 04 section 7: the one-SE choice of C is 05's default, and 05 serves that C."""
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+
+    from lifecycle import deploy
+    from lifecycle.preprocessing import TARGET, load_penguins, penguins_pipeline
+
+    penguins = load_penguins().dropna(subset=[TARGET])
+    folds = tuning.make_folds(penguins, penguins[TARGET], n_splits=5, seed=0)
+    grid = [0.01, 0.1, 1.0, 10.0, 100.0]
+    table = np.array([[clone(penguins_pipeline()).set_params(model__C=C)
+                       .fit(penguins.iloc[tr], penguins[TARGET].iloc[tr])
+                       .score(penguins.iloc[te], penguins[TARGET].iloc[te]) for tr, te in folds]
+                      for C in grid])
+    means = table.mean(axis=1)
+    best = int(np.argmax(means))
+    within = means >= means[best] - table[best].std(ddof=1) / np.sqrt(len(folds)) - 1e-12
+    one_se = grid[int(np.flatnonzero(within)[0])]
+    default = penguins_pipeline().get_params()["model__C"]
+    assert grid[best] == one_se == default == 1.0
+    assert isinstance(penguins_pipeline()[-1], LogisticRegression)
+    served = deploy.train_reference_bundle(seed=0)["model"][-1]
+    assert isinstance(served, LogisticRegression) and served.C == default
+
+
+def test_load_penguin_sex_uses_lesson_01s_tidy_columns():
+    from lifecycle.preprocessing import NUMERIC_FEATURES
+
+    _, _, names = tuning.load_penguin_sex()
+    assert names[:4] == NUMERIC_FEATURES
+
+
+def test_run_stopping_rule_feeds_the_history_step_by_step():
+    seen = []
+
+    def rule(history):
+        seen.append(len(history))
+        history[:] = 0.0          # a rule that scribbles on its copy changes nothing
+        return len(history) == 4
+
+    losses = np.array([3.0, 1.0, 2.0, 2.5, 0.5, 0.1])
+    assert tuning.run_stopping_rule(rule, losses) == (3, 1)
+    assert seen == [1, 2, 3, 4]
+    assert tuning.run_stopping_rule(lambda h: False, losses) == (5, 5)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tuning.make_folds(np.ones((4, 1)), [0, 1, 0, 1], n_splits=1), "n_splits"),
+    (lambda: tuning.make_folds(np.ones((4, 1)), [0, 1, 0], n_splits=2), "inconsistent"),
+    (lambda: tuning.add_noise_features(np.ones((3, 1)), -1), "n_noise"),
+    (lambda: tuning.early_stopping_data(n_train=300, n_val=100), "exceeds"),
+    (lambda: tuning.early_stopping_data(n_train=1), "n_train"),
+    (lambda: tuning.run_stopping_rule(None, [1.0]), "should_stop"),
+    (lambda: tuning.run_stopping_rule(lambda h: True, []), "minimum of 1"),
+    (lambda: tuning.selection_bias_experiment(DecisionTreeClassifier(), {"max_depth": [1]},
+                                              n_repeats=0), "n_repeats"),
+])
+def test_bad_arguments_get_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -19,10 +19,15 @@ TESTS = {
     "test_scratch": ("check_true(forbid_calls(center, np.array([2.0, 4.0]), "
                      "forbidden=['numpy.mean'])[0] == -1.0, 'by hand')"),
     "test_callable": "check_close(apply_twice(lambda v: v + 1, 0), 2)",
+    "test_estimator_untouched": ("from sklearn.linear_model import LinearRegression\n"
+                                 "m = LinearRegression()\nfitted_copy(m, [[0.0], [1.0]], [0.0, 1.0])\n"
+                                 "check_true(not hasattr(m, 'coef_'), 'the caller\\'s model was fitted')"),
 }
 GOOD = ("def center(x):\n    if len(x) == 0:\n        raise ValueError('empty')\n"
         "    return x - sum(x) / len(x)\n\n"
-        "def apply_twice(f, v):\n    return f(f(v))")
+        "def apply_twice(f, v):\n    return f(f(v))\n\n"
+        "def fitted_copy(model, X, y):\n    from sklearn.base import clone\n"
+        "    return clone(model).fit(X, y)")
 
 
 def _notebook(answer: str):
@@ -58,6 +63,8 @@ def test_correct_answer_passes_every_test():
     (GOOD.replace("return x - sum(x) / len(x)", "return x - np.mean(x)"), {"test_scratch"}),
     (GOOD.replace("raise ValueError('empty')", "return x"), {"test_raises"}),
     (GOOD.replace("return f(f(v))", "return f(v)"), {"test_callable"}),
+    (GOOD.replace("return clone(model).fit(X, y)", "return model.fit(X, y)"),
+     {"test_estimator_untouched"}),
 ])
 def test_each_mistake_fails_its_test(answer, failing):
     passed, _ = _grade("import numpy as np\n" + answer)

@@ -62,16 +62,20 @@ _AUDIT_WRONG = [
 _AUDIT_RIGHT = [
     _v("audit: loop over columns", "audit_missing", """
         def audit_missing(df):
-            counts = [int(sum(1 for v in df[c] if v is None or v != v)) for c in df.columns]
-            return pd.DataFrame({"n_missing": counts,
-                                 "fraction": [k / len(df) for k in counts]}, index=df.columns)
+            gone = [[v is None or v != v for v in df[c]] for c in df.columns]
+            counts = [sum(g) for g in gone]
+            per_row = [sum(g[i] for g in gone) for i in range(len(df))]
+            alone = [sum(1 for i, m in enumerate(g) if m and per_row[i] == 1) for g in gone]
+            return pd.DataFrame({"n_missing": counts, "fraction": [k / len(df) for k in counts],
+                                 "only_missing": alone}, index=df.columns)
         """),
     _v("audit: numpy on the isna mask", "audit_missing", """
         import numpy as np
         def audit_missing(df):
             mask = df.isna().to_numpy()
-            return pd.DataFrame({"n_missing": mask.sum(axis=0), "fraction": mask.mean(axis=0)},
-                                index=list(df.columns))
+            single = mask & (mask.sum(axis=1, keepdims=True) == 1)
+            return pd.DataFrame({"n_missing": mask.sum(axis=0), "fraction": mask.mean(axis=0),
+                                 "only_missing": single.sum(axis=0)}, index=list(df.columns))
         """),
 ]
 
@@ -363,7 +367,7 @@ _SCALE_RIGHT = [
             for j in range(A.shape[1]):
                 col = [float(v) for v in A[:, j]]
                 mu = sum(col) / len(col)
-                sigma = math.sqrt(sum((v - mu) ** 2 for v in col) / len(col)) or 1.0
+                sigma = math.sqrt(sum((v - mu) ** 2 for v in col) / len(col)) if len(set(col)) > 1 else 1.0
                 ZA[:, j] = (A[:, j] - mu) / sigma
                 ZB[:, j] = (B[:, j] - mu) / sigma
             return ZA, ZB
@@ -625,5 +629,147 @@ def build_pipeline(numeric_features, categorical_features):
 """),
 ]
 
-WRONG = _AUDIT_WRONG + _SPLIT_WRONG + _IMPUTE_WRONG + _SCALE_WRONG + _ONEHOT_WRONG + _LEAK_WRONG + _PIPE_WRONG
-RIGHT = _AUDIT_RIGHT + _SPLIT_RIGHT + _IMPUTE_RIGHT + _SCALE_RIGHT + _ONEHOT_RIGHT + _LEAK_RIGHT + _PIPE_RIGHT
+_AUDIT_WRONG += [
+    _v("audit: only_missing counts every missing value (it is n_missing again)", "audit_missing", """
+        def audit_missing(df):
+            n = df.isna().sum()
+            return pd.DataFrame({"n_missing": n, "fraction": n / len(df), "only_missing": n})
+        """, fails=["test_audit_basic", "test_audit_edge"]),
+    _v("audit: only_missing as the rows missing at least one other value", "audit_missing", """
+        def audit_missing(df):
+            m = df.isna()
+            n = m.sum()
+            return pd.DataFrame({"n_missing": n, "fraction": n / len(df),
+                                 "only_missing": m[m.sum(axis=1) > 1].sum()})
+        """, fails=["test_audit_basic"]),
+]
+_SPLIT_WRONG.append(_v("split: scikit-learn's StratifiedKFold, first fold as the test set", "stratified_split", """
+        from sklearn.model_selection import StratifiedKFold
+        def stratified_split(y, test_size=0.25, seed=0):
+            y = np.asarray(y)
+            folds = StratifiedKFold(max(2, round(1 / test_size)), shuffle=True, random_state=seed)
+            train, test = next(iter(folds.split(np.zeros(len(y)), y)))
+            return np.sort(train), np.sort(test)
+        """, fails=["test_split_hidden"]))
+_IMPUTE_WRONG.append(_v("impute: column indexing X[:, j] that fails on DataFrames", "impute_median", """
+        def impute_median(X_train, X_test):
+            fill = []
+            for j in range(X_train.shape[1]):
+                col = X_train[:, j]
+                fill.append(np.median(col[~np.isnan(col)]) if (~np.isnan(col)).any() else 0.0)
+            fill = np.array(fill)
+            return (np.where(np.isnan(X_train), fill, X_train).astype(float),
+                    np.where(np.isnan(X_test), fill, X_test).astype(float))
+        """, fails=["test_impute_edge"]))
+_SCALE_WRONG += [
+    _v("standardize: sigma == 0 misses a constant column whose sigma is 1e-17", "standardize", """
+        def standardize(X_train, X_test):
+            X_train, X_test = np.asarray(X_train, float), np.asarray(X_test, float)
+            mu, s = X_train.mean(axis=0), X_train.std(axis=0)
+            s = np.where(s == 0, 1.0, s)
+            return (X_train - mu) / s, (X_test - mu) / s
+        """, fails=["test_standardize_zero_var"]),
+    _v("standardize: X.mean(0) on a DataFrame, then positional slicing", "standardize", """
+        def standardize(X_train, X_test):
+            mu, s = X_train.mean(axis=0), X_train.std(axis=0)
+            s = np.where(np.ptp(np.asarray(X_train, float), axis=0) == 0, 1.0, s)
+            return (X_train[:, :] - mu) / s, (X_test[:, :] - mu) / s
+        """, fails=["test_standardize_hidden"]),
+]
+_ONEHOT_WRONG += [
+    _v("one-hot: integer array instead of floats", "one_hot", _FIT_OK + """
+def one_hot(values, categories):
+    out = np.zeros((len(values), len(categories)), dtype=int)
+    column = {c: j for j, c in enumerate(categories)}
+    for i, v in enumerate(list(values)):
+        if v in column:
+            out[i, column[v]] = 1
+    return out
+"""[1:], fails=["test_onehot_basic"]),
+    _v("one-hot: categories sorted as text (10 before 9)", "one_hot", """
+def fit_categories(values):
+    return sorted({v for v in values if v is not None and v == v}, key=str)
+
+
+def one_hot(values, categories):
+    column = {c: j for j, c in enumerate(categories)}
+    out = np.zeros((len(values), len(categories)))
+    for i, v in enumerate(list(values)):
+        if v in column:
+            out[i, column[v]] = 1.0
+    return out
+""", fails=["test_onehot_basic"]),
+]
+_DESIGN_WRONG = [
+    _v("design: returns a pipeline already fitted on all birds", "design_model", _PIPE_IMPORTS + """
+def design_model():
+    model = make_pipeline(
+        make_column_transformer(
+            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), pp.NUMERIC_FEATURES),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             pp.CATEGORICAL_FEATURES)),
+        LogisticRegression(max_iter=1000))
+    return model.fit(penguins.drop(columns="species"), penguins["species"])
+""", fails=["test_design_cv"]),
+    _v("design: no imputation (fails on a missing value)", "design_model", _PIPE_IMPORTS + """
+def design_model():
+    return make_pipeline(
+        make_column_transformer((StandardScaler(), pp.NUMERIC_FEATURES),
+                                (OneHotEncoder(handle_unknown="ignore"), ["island"])),
+        LogisticRegression(max_iter=1000))
+""", fails=["test_design_robust"]),
+    _v("design: OneHotEncoder refuses an unseen island", "design_model", _PIPE_IMPORTS + """
+def design_model():
+    return make_pipeline(
+        make_column_transformer(
+            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), pp.NUMERIC_FEATURES),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()), pp.CATEGORICAL_FEATURES)),
+        LogisticRegression(max_iter=1000))
+""", fails=["test_design_robust"]),
+    _v("design: island and sex only (too little information)", "design_model", _PIPE_IMPORTS + """
+def design_model():
+    return make_pipeline(
+        make_column_transformer((make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                               OneHotEncoder(handle_unknown="ignore")), ["island", "sex"])),
+        LogisticRegression(max_iter=1000))
+""", fails=["test_design_cv"]),
+    _v("design: a random forest without a random_state", "design_model", _PIPE_IMPORTS + """
+from sklearn.ensemble import RandomForestClassifier
+def design_model():
+    return make_pipeline(
+        make_column_transformer(
+            (SimpleImputer(strategy="median"), pp.NUMERIC_FEATURES),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             pp.CATEGORICAL_FEATURES)),
+        RandomForestClassifier(n_estimators=5, max_depth=2))
+""", fails=["test_design_robust"]),
+]
+_DESIGN_RIGHT = [
+    _v("design: a random forest with its random_state fixed", "design_model", _PIPE_IMPORTS + """
+from sklearn.ensemble import RandomForestClassifier
+def design_model():
+    return make_pipeline(
+        make_column_transformer(
+            (SimpleImputer(strategy="median"), pp.NUMERIC_FEATURES),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             pp.CATEGORICAL_FEATURES)),
+        RandomForestClassifier(n_estimators=100, random_state=0))
+"""),
+    _v("design: lesson 01's build_pipeline columns", "design_model", _PIPE_IMPORTS + """
+def design_model():
+    return pp.penguins_pipeline()
+"""),
+    _v("design: k-nearest neighbours on all six measurements", "design_model", _PIPE_IMPORTS + """
+from sklearn.neighbors import KNeighborsClassifier
+def design_model():
+    numeric = pp.NUMERIC_FEATURES + ["delta_15n", "delta_13c"]
+    return make_pipeline(
+        make_column_transformer(
+            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             ["island", "sex"])),
+        KNeighborsClassifier(5))
+"""),
+]
+WRONG = _AUDIT_WRONG + _SPLIT_WRONG + _IMPUTE_WRONG + _SCALE_WRONG + _ONEHOT_WRONG + _LEAK_WRONG + _PIPE_WRONG + _DESIGN_WRONG
+RIGHT = _AUDIT_RIGHT + _SPLIT_RIGHT + _IMPUTE_RIGHT + _SCALE_RIGHT + _ONEHOT_RIGHT + _LEAK_RIGHT + _PIPE_RIGHT + _DESIGN_RIGHT

@@ -471,3 +471,85 @@ def minibatch_sgd(X, y, theta0, lr, n_epochs, batch_size, seed):
     return np.array(out)
 """),
 ]
+
+SMOOTH = """
+import numpy as np
+def smoothness_constant(X, loss="mse"):
+    X = np.asarray(X, dtype=float)
+    top = {top}
+    if loss == "mse":
+        return float({mse})
+    if loss == "logistic":
+        return float({logistic})
+    raise ValueError(loss)
+"""
+
+
+def _smooth(top="np.linalg.eigvalsh(X.T @ X)[-1]", mse="2 * top / len(X)", logistic="top / (4 * len(X))"):
+    return SMOOTH.format(top=top, mse=mse, logistic=logistic)
+
+
+CHOOSE = """
+import numpy as np
+def choose_learning_rate(X, y, n_steps):
+    X = np.asarray(X, dtype=float)
+    L = 2 * np.linalg.eigvalsh(X.T @ X)[-1] / len(X)
+    return float({lr})
+"""
+
+WRONG += [
+    _v("fixed GD: a doubled step (2 alpha / m), still converging", "fixed_gradient_descent", FIX.format(body="""
+    theta = np.array(theta, dtype=float); y = np.asarray(y, dtype=float); m = len(y)
+    for i in range(iterations):
+        theta = theta - 2 * alpha / m * X.T @ (X @ theta - y)
+    return theta"""), ["test_fixed_gd"]),
+    _v("fixed GD: one step too few", "fixed_gradient_descent", FIX.format(body="""
+    theta = np.array(theta, dtype=float); y = np.asarray(y, dtype=float); m = len(y)
+    for i in range(iterations - 1):
+        theta = theta - alpha / m * X.T @ (X @ theta - y)
+    return theta"""), ["test_fixed_gd"]),
+    _v("smoothness: the 2 of the MSE Hessian lost", "smoothness_constant", _smooth(mse="top / len(X)"),
+       ["test_smooth_values", "test_smooth_cliff"]),
+    _v("smoothness: not divided by n", "smoothness_constant", _smooth(mse="2 * top"), ["test_smooth_values"]),
+    _v("smoothness: the smallest eigenvalue", "smoothness_constant", _smooth(top="np.linalg.eigvalsh(X.T @ X)[0]"),
+       ["test_smooth_values", "test_smooth_cliff"]),
+    _v("smoothness: the trace instead of the largest eigenvalue", "smoothness_constant", _smooth(top="np.trace(X.T @ X)"),
+       ["test_smooth_values", "test_smooth_cliff"]),
+    _v("smoothness: log-loss bound without the 1/4", "smoothness_constant", _smooth(logistic="top / len(X)"),
+       ["test_smooth_values"]),
+    _v("smoothness: the largest singular value, not squared", "smoothness_constant",
+       _smooth(top="np.linalg.svd(X, compute_uv=False)[0]"), ["test_smooth_values"]),
+    _v("learning rate: just past the cliff, 2.02 / L", "choose_learning_rate", CHOOSE.format(lr="2.02 / L"),
+       ["test_choose_lr"]),
+    _v("learning rate: exactly 2 / L (oscillates, never settles)", "choose_learning_rate", CHOOSE.format(lr="2 / L"),
+       ["test_choose_lr"]),
+    _v("learning rate: a fixed 0.1 whatever the data", "choose_learning_rate", CHOOSE.format(lr="0.1"),
+       ["test_choose_lr"]),
+]
+RIGHT += [
+    _v("smoothness: largest singular value squared, with a loop-free dict dispatch", "smoothness_constant", """
+import numpy as np
+def smoothness_constant(X, loss="mse"):
+    s = np.linalg.svd(np.asarray(X, dtype=float), compute_uv=False)[0] ** 2 / len(X)
+    factors = {"mse": 2.0, "logistic": 0.25}
+    if loss not in factors:
+        raise ValueError(f"unknown loss {loss!r}")
+    return float(factors[loss] * s)
+"""),
+    _v("learning rate: 1.5 / L", "choose_learning_rate", CHOOSE.format(lr="1.5 / L")),
+    _v("learning rate: a search over candidates, run on the data", "choose_learning_rate", """
+import numpy as np
+def choose_learning_rate(X, y, n_steps):
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    best = None
+    for lr in np.geomspace(1e-4, 10, 60):
+        theta, losses = np.zeros(X.shape[1]), []
+        with np.errstate(all="ignore"):
+            for _ in range(n_steps):
+                losses.append(np.mean((X @ theta - y) ** 2))
+                theta = theta - lr * 2 / len(y) * X.T @ (X @ theta - y)
+        if np.all(np.isfinite(losses)) and np.all(np.diff(losses) <= 0):
+            best = lr
+    return float(best)
+"""),
+]

@@ -665,7 +665,7 @@ def stratified_kfold_indices(y, n_splits, seed=0):
     idx = np.arange(len(y))
     return [(np.setdiff1d(idx, t), np.sort(np.array(t, dtype=int))) for t in tests]
 '''),
-    _v("baseline comparison with manual metrics and the model fitted in place", "baseline_comparison", '''
+    _v("baseline comparison with manual metrics and a clone fitted", "baseline_comparison", '''
 def baseline_comparison(model, X_train, y_train, X_test, y_test):
     y_test = np.asarray(y_test)
 
@@ -676,7 +676,7 @@ def baseline_comparison(model, X_train, y_train, X_test, y_test):
                 "balanced_accuracy": (rec0 + rec1) / 2}
 
     majority = np.bincount(np.asarray(y_train)).argmax()
-    return {"model": scores(model.fit(X_train, y_train).predict(X_test)),
+    return {"model": scores(clone(model).fit(X_train, y_train).predict(X_test)),
             "baseline": scores(np.full(len(y_test), majority))}
 '''),
     _v("bootstrap with rng.choice and np.percentile", "bootstrap_ci", '''
@@ -700,5 +700,109 @@ def paired_comparison(scores_a, scores_b):
     d = np.asarray(scores_a, float) - np.asarray(scores_b, float)
     res = ttest_rel(scores_a, scores_b)
     return {"mean_diff": d.mean(), "std_diff": np.std(d, ddof=1), "t": res.statistic, "p_value": res.pvalue}
+'''),
+]
+
+WRONG += [
+    _v("confusion matrix of float counts", "confusion_matrix_np", _CM_HEAD + '''
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+    cm = np.zeros((len(labels), len(labels)))
+    for i, a in enumerate(labels):
+        for j, b in enumerate(labels):
+            cm[i, j] = np.sum((y_true == a) & (y_pred == b))
+    return cm
+''', fails=["test_confusion_basic"]),
+    _v("k-fold indices as floats (np.arange(..., dtype=float))", "kfold_indices", '''
+def kfold_indices(n_samples, n_splits):
+    if n_splits < 2 or n_splits > n_samples:
+        raise ValueError("bad n_splits")
+    sizes = np.full(n_splits, n_samples // n_splits)
+    sizes[: n_samples % n_splits] += 1
+    idx, out, start = np.arange(n_samples, dtype=float), [], 0
+    for s in sizes:
+        out.append((np.concatenate([idx[:start], idx[start + s:]]), idx[start:start + s]))
+        start += s
+    return out
+''', fails=["test_kfold_basic"]),
+    _v("k-fold through scikit-learn's StratifiedKFold on constant labels", "kfold_indices", '''
+def kfold_indices(n_samples, n_splits):
+    from sklearn.model_selection import StratifiedKFold
+    if n_splits < 2 or n_splits > n_samples:
+        raise ValueError("bad n_splits")
+    return [(tr, te) for tr, te in StratifiedKFold(n_splits).split(np.zeros(n_samples), np.zeros(n_samples))]
+''', fails=["test_kfold_basic"]),
+    _v("stratified folds ignore the seed (always default_rng(0))", "stratified_kfold_indices", '''
+def stratified_kfold_indices(y, n_splits, seed=0):
+    y = np.asarray(y)
+    if n_splits < 2 or n_splits > len(y):
+        raise ValueError("bad n_splits")
+    rng = np.random.default_rng(0)
+    fold_of = np.empty(len(y), dtype=int)
+    count = 0
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        fold_of[members] = (count + np.arange(len(members))) % n_splits
+        count += len(members)
+    return [(np.flatnonzero(fold_of != j), np.flatnonzero(fold_of == j)) for j in range(n_splits)]
+''', fails=["test_stratified_props"]),
+    _v("baseline fits the caller's model instead of a clone", "baseline_comparison", _BASE_HEAD + '''
+    m = model.fit(X_train, y_train).predict(X_test)
+    d = DummyClassifier(strategy="most_frequent").fit(X_train, y_train).predict(X_test)
+    return {"model": scores(m), "baseline": scores(d)}
+''', fails=["test_baseline_train_only"], cli=True),
+    _v("bootstrap calls metric(y_pred, y_true)", "bootstrap_ci", _BOOT_HEAD + '''
+    stats = np.array([metric(y_pred[i], y_true[i]) for i in (rng.integers(0, n, n) for _ in range(n_boot))])
+    a = 1 - confidence
+    low, high = np.quantile(stats, [a / 2, 1 - a / 2])
+    return {"estimate": metric(y_pred, y_true), "low": low, "high": high, "stats": stats}
+''', fails=["test_bootstrap_basic"]),
+]
+
+_RECAL_HEAD = '''
+def recalibrate(p_cal, y_cal, p_new):
+    from sklearn.isotonic import IsotonicRegression
+    p_cal, y_cal, p_new = np.asarray(p_cal, dtype=float), np.asarray(y_cal), np.asarray(p_new, dtype=float)
+'''
+WRONG += [
+    _v("recalibration: the identity (nothing learned)", "recalibrate", _RECAL_HEAD + '''
+    return np.clip(p_new, 1e-9, 1 - 1e-9)
+''', fails=["test_recalibrate"]),
+    _v("recalibration: isotonic regression that can return exactly 0 or 1", "recalibrate", _RECAL_HEAD + '''
+    return IsotonicRegression(out_of_bounds="clip").fit(p_cal, y_cal).predict(p_new)
+''', fails=["test_recalibrate"], cli=True),
+    _v("recalibration: predicts the base rate for everyone (loses the ranking)", "recalibrate", _RECAL_HEAD + '''
+    return np.full(len(p_new), float(np.mean(y_cal)))
+''', fails=["test_recalibrate"]),
+    _v("recalibration: Platt scaling on p, with the outcome reversed (1 - y)", "recalibrate", _RECAL_HEAD + '''
+    from sklearn.linear_model import LogisticRegression
+    lr = LogisticRegression(C=1e6).fit(p_cal.reshape(-1, 1), 1 - y_cal)
+    return lr.predict_proba(p_new.reshape(-1, 1))[:, 1]
+''', fails=["test_recalibrate"]),
+    _v("recalibration: returns the map g instead of g(p_new)", "recalibrate", _RECAL_HEAD + '''
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p_cal, y_cal)
+    return lambda p: iso.predict(np.asarray(p, dtype=float))
+''', fails=["test_recalibrate"]),
+    _v("recalibration: rescaled by the range of p_new (depends on the other new values)", "recalibrate",
+       _RECAL_HEAD + '''
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p_cal, y_cal)
+    q = iso.predict(p_new)
+    return np.clip(0.02 + 0.96 * (q - q.min()) / (q.max() - q.min()), 1e-4, 1 - 1e-4)
+''', fails=["test_recalibrate"]),
+]
+RIGHT += [
+    _v("recalibration: isotonic regression clipped inside (0, 1)", "recalibrate", _RECAL_HEAD + '''
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(p_cal, y_cal)
+    return iso.predict(p_new)
+'''),
+    _v("recalibration: Platt scaling by hand with scipy, returned as a list", "recalibrate", _RECAL_HEAD + '''
+    from scipy.optimize import minimize
+    z = np.log(np.clip(p_cal, 1e-9, 1 - 1e-9) / (1 - np.clip(p_cal, 1e-9, 1 - 1e-9)))
+    def nll(ab):
+        s = ab[0] * z + ab[1]
+        return np.mean(np.logaddexp(0, s) - y_cal * s)
+    a, b = minimize(nll, [1.0, 0.0]).x
+    p = np.clip(p_new, 1e-9, 1 - 1e-9)
+    return np.clip(1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b))), 1e-9, 1 - 1e-9).tolist()
 '''),
 ]

@@ -23,7 +23,8 @@ def fold_scores(estimator, candidates, X, y, folds):
 '''
 FOLD_TRANSPOSED = '''
 def fold_scores(estimator, candidates, X, y, folds):
-    return np.array([[clone(estimator).set_params(**p).fit(X[tr], y[tr]).score(X[te], y[te])
+    r = lambda d, i: d.iloc[i] if hasattr(d, "iloc") else d[i]
+    return np.array([[clone(estimator).set_params(**p).fit(r(X, tr), r(y, tr)).score(r(X, te), r(y, te))
                       for p in candidates] for tr, te in folds])
 '''
 FOLD_FIT_ALL = '''
@@ -49,6 +50,37 @@ def fold_scores(estimator, candidates, X, y, folds):
                      for tr, te in folds])
     return np.array(rows).reshape(len(candidates), len(folds))
 '''
+FOLD_ARRAY_ONLY = '''
+def fold_scores(estimator, candidates, X, y, folds):
+    scores = np.empty((len(candidates), len(folds)))
+    for i, params in enumerate(candidates):
+        for k, (train, test) in enumerate(folds):
+            fitted = clone(estimator).set_params(**params).fit(X[train], y[train])
+            scores[i, k] = fitted.score(X[test], y[test])
+    return scores
+'''
+FOLD_MODIFIES_TEMPLATE = '''
+def fold_scores(estimator, candidates, X, y, folds):
+    rows = lambda d, i: d.iloc[i] if hasattr(d, "iloc") else d[i]
+    scores = np.empty((len(candidates), len(folds)))
+    for i, params in enumerate(candidates):
+        estimator.set_params(**params)
+        for k, (train, test) in enumerate(folds):
+            scores[i, k] = clone(estimator).fit(rows(X, train), rows(y, train)).score(rows(X, test), rows(y, test))
+    return scores
+'''
+FOLD_FITS_TEMPLATE = '''
+def fold_scores(estimator, candidates, X, y, folds):
+    rows = lambda d, i: d.iloc[i] if hasattr(d, "iloc") else d[i]
+    scores = np.empty((len(candidates), len(folds)))
+    for i, params in enumerate(candidates):
+        for k, (train, test) in enumerate(folds):
+            base = dict(estimator.get_params(deep=False))
+            m = estimator.set_params(**params).fit(rows(X, train), rows(y, train))
+            scores[i, k] = m.score(rows(X, test), rows(y, test))
+            estimator.set_params(**{key: base[key] for key in base if "__" not in key})
+    return scores
+'''
 FOLD_CROSS_VAL = '''
 def fold_scores(estimator, candidates, X, y, folds):
     return np.vstack([cross_val_score(clone(estimator).set_params(**p), X, y, cv=folds)
@@ -56,29 +88,54 @@ def fold_scores(estimator, candidates, X, y, folds):
 '''
 FOLD_LISTS = '''
 def fold_scores(estimator, candidates, X, y, folds):
+    from sklearn.utils import _safe_indexing
     table = []
     for params in candidates:
         row = []
         for train, test in folds:
             m = clone(estimator)
             m.set_params(**params)
-            m.fit(X[train], y[train])
-            row.append(float(m.score(X[test], y[test])))
+            m.fit(_safe_indexing(X, train), _safe_indexing(y, train))
+            row.append(float(m.score(_safe_indexing(X, test), _safe_indexing(y, test))))
         table.append(row)
     return np.array(table, dtype=np.float32).reshape(len(candidates), len(folds))
 '''
 
-# --- Exercise 2: grid_search -------------------------------------------------------------
-def _grid(select, means="fold_scores(estimator, candidates, X, y, folds).mean(axis=1)",
-          candidates="list(ParameterGrid(param_grid))"):
-    return f'''
-def grid_search(estimator, param_grid, X, y, folds):
+# --- Exercise 2: grid_search and choose_candidate -----------------------------------------
+def _choose(one_se="table[best].std(ddof=1) / np.sqrt(table.shape[1])",
+            pick="int(np.flatnonzero(means >= means[best] - se - 1e-12)[0])", guard=True):
+    check = ('    if rule not in ("best", "one_se"):\n        raise ValueError(rule)\n'
+             '    if rule == "one_se" and table.shape[1] < 2:\n        raise ValueError("folds")\n') if guard else ""
+    return f"""
+def choose_candidate(table, rule="best"):
+    table = np.asarray(table, dtype=float)
+{check}    means = table.mean(axis=1)
+    best = int(np.argmax(means))
+    if rule == "best":
+        return best
+    se = {one_se}
+    return {pick}
+"""
+
+
+_CHOOSE_OK = _choose()
+_GRID_OK = """
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
+    candidates = list(ParameterGrid(param_grid))
+    table = (score_table or fold_scores)(estimator, candidates, X, y, folds)
+    return candidates[choose_candidate(table, rule)], table.mean(axis=1)
+"""
+
+
+def _grid(select, means="table.mean(axis=1)", candidates="list(ParameterGrid(param_grid))"):
+    return _CHOOSE_OK + f"""
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     candidates = {candidates}
-    table = fold_scores(estimator, candidates, X, y, folds)
+    table = (score_table or fold_scores)(estimator, candidates, X, y, folds)
     mean_scores = {means}
     best = {select}
     return candidates[int(best)], mean_scores
-'''
+"""
 
 
 GRID_WRONG_AXIS = _grid("np.argmax(mean_scores)", means="table.mean(axis=0)")
@@ -90,33 +147,82 @@ GRID_DICT_ORDER = _grid(
     candidates="[dict(zip(param_grid, values)) for values in "
                "__import__('itertools').product(*param_grid.values())]")
 GRID_ALWAYS_LAST = _grid("len(candidates) - 1")
-GRID_CALLS_LIBRARY = '''
-def grid_search(estimator, param_grid, X, y, folds):
+GRID_RULE_IGNORED = _grid("np.argmax(mean_scores)")
+GRID_CALLS_LIBRARY = _CHOOSE_OK + """
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     search = GridSearchCV(estimator, param_grid, cv=folds).fit(X, y)
     return search.best_params_, search.cv_results_["mean_test_score"]
-'''
-GRID_LOOP = '''
-def grid_search(estimator, param_grid, X, y, folds):
-    best_params, best_mean, means = None, -np.inf, []
-    for params in ParameterGrid(param_grid):
-        total = 0.0
-        for train, test in folds:
-            total += clone(estimator).set_params(**params).fit(X[train], y[train]).score(X[test], y[test])
-        mean = total / len(folds)
-        means.append(mean)
-        if mean > best_mean:
-            best_params, best_mean = params, mean
-    return best_params, np.array(means)
-'''
-GRID_SORTED_PRODUCT = '''
+"""
+SE_DDOF0 = _choose(one_se="table[best].std() / np.sqrt(table.shape[1])") + _GRID_OK
+SE_NO_SQRT_K = _choose(one_se="table[best].std(ddof=1)") + _GRID_OK
+SE_OWN_CANDIDATE = _choose(
+    one_se="table.std(axis=1, ddof=1) / np.sqrt(table.shape[1])",
+    pick="int(np.flatnonzero(means + se >= means[best])[0])") + _GRID_OK
+SE_LAST_WITHIN = _choose(pick="int(np.flatnonzero(means >= means[best] - se - 1e-12)[-1])") + _GRID_OK
+SE_NO_GUARD = _choose(guard=False) + _GRID_OK
+GRID_LOOP = """
+def choose_candidate(table, rule="best"):
+    if rule not in ("best", "one_se"):
+        raise ValueError("unknown rule " + repr(rule))
+    rows = [list(map(float, row)) for row in table]
+    if rule == "one_se" and len(rows[0]) < 2:
+        raise ValueError("need two folds")
+    means = [sum(r) / len(r) for r in rows]
+    best = 0
+    for i, m in enumerate(means):
+        if m > means[best]:
+            best = i
+    if rule == "best":
+        return best
+    k = len(rows[best])
+    sd = (sum((v - means[best]) ** 2 for v in rows[best]) / (k - 1)) ** 0.5
+    for i, m in enumerate(means):
+        if m >= means[best] - sd / k ** 0.5 - 1e-12:
+            return i
+
+
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
+    def part(data, idx):
+        return data.iloc[idx] if hasattr(data, "iloc") else data[idx]
+    cands = list(ParameterGrid(param_grid))
+    if score_table is None:
+        table = [[clone(estimator).set_params(**params).fit(part(X, tr), part(y, tr)).score(part(X, te), part(y, te))
+                  for tr, te in folds] for params in cands]
+    else:
+        table = score_table(estimator, cands, X, y, folds)
+    return cands[choose_candidate(table, rule)], np.array([sum(row) / len(row) for row in table])
+"""
+GRID_SORTED_PRODUCT = _CHOOSE_OK + """
 import itertools
 
-def grid_search(estimator, param_grid, X, y, folds):
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
     keys = sorted(param_grid)
     candidates = [dict(zip(keys, v)) for v in itertools.product(*(param_grid[k] for k in keys))]
-    means = fold_scores(estimator, candidates, X, y, folds).mean(axis=1)
-    return candidates[int(np.flatnonzero(means == means.max())[0])], means
-'''
+    table = (score_table or fold_scores)(estimator, candidates, X, y, folds)
+    return candidates[choose_candidate(table, rule)], table.mean(axis=1)
+"""
+GRID_IGNORES_SCORE_TABLE = _CHOOSE_OK + """
+def grid_search(estimator, param_grid, X, y, folds, rule="best", score_table=None):
+    candidates = list(ParameterGrid(param_grid))
+    table = fold_scores(estimator, candidates, X, y, folds)
+    return candidates[choose_candidate(table, rule)], table.mean(axis=1)
+"""
+SE_SCIPY = """
+from scipy.stats import sem
+
+def choose_candidate(table, rule="best"):
+    table = np.asarray(table, dtype=float)
+    if rule not in {"best", "one_se"}:
+        raise ValueError(rule)
+    means = table.mean(axis=1)
+    best = int(np.flatnonzero(means == means.max())[0])
+    if rule == "best":
+        return best
+    if table.shape[1] < 2:
+        raise ValueError("one fold")
+    ok = means >= means[best] - sem(table[best]) - 1e-12
+    return int(np.argmax(ok))
+""" + _GRID_OK
 
 # --- Exercise 3: log_uniform_samples ------------------------------------------------------
 def _lu(body, check=True):
@@ -134,6 +240,13 @@ def log_uniform_samples(low, high, n, seed):
         raise ValueError("bad bounds")
     rng = np.random.default_rng()
     return np.exp(rng.uniform(np.log(low), np.log(high), size=n))
+'''
+LU_GLOBAL_STATE = '''
+def log_uniform_samples(low, high, n, seed):
+    if not 0 < low <= high:
+        raise ValueError("bad bounds")
+    np.random.seed(seed)
+    return np.exp(np.random.uniform(np.log(low), np.log(high), size=n))
 '''
 LU_NO_CHECK = _lu("np.exp(rng.uniform(np.log(low), np.log(high), size=n))", check=False)
 LU_SCIPY = '''
@@ -185,62 +298,6 @@ def nested_cv_scores(estimator, param_grid, X, y, outer_folds, inner_cv):
         best = clone(estimator).set_params(**search.best_params_).fit(X[train], y[train])
         out.append(best.score(X[test], y[test]))
     return out
-'''
-
-# --- Exercise 5: search_in_pipeline -------------------------------------------------------
-PIPE_SCALED_OUTSIDE = '''
-def search_in_pipeline(X, y, C_values, folds):
-    X_scaled = StandardScaler().fit_transform(X)
-    search = GridSearchCV(LogisticRegression(), {"C": list(C_values)}, cv=folds,
-                          scoring="neg_log_loss").fit(X_scaled, y)
-    return search.best_params_["C"], search.best_score_
-'''
-PIPE_NO_SCALING = '''
-def search_in_pipeline(X, y, C_values, folds):
-    search = GridSearchCV(LogisticRegression(max_iter=5000), {"C": list(C_values)}, cv=folds,
-                          scoring="neg_log_loss").fit(X, y)
-    return search.best_params_["C"], search.best_score_
-'''
-PIPE_ACCURACY = '''
-def search_in_pipeline(X, y, C_values, folds):
-    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
-                          {"logisticregression__C": list(C_values)}, cv=folds).fit(X, y)
-    return search.best_params_["logisticregression__C"], search.best_score_
-'''
-PIPE_POSITIVE_LOSS = '''
-def search_in_pipeline(X, y, C_values, folds):
-    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
-                          {"logisticregression__C": list(C_values)}, cv=folds,
-                          scoring="neg_log_loss").fit(X, y)
-    return search.best_params_["logisticregression__C"], -search.best_score_
-'''
-PIPE_RETURNS_INDEX = '''
-def search_in_pipeline(X, y, C_values, folds):
-    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
-                          {"logisticregression__C": list(C_values)}, cv=folds,
-                          scoring="neg_log_loss").fit(X, y)
-    return search.best_index_, search.best_score_
-'''
-PIPE_NAMED_STEPS = '''
-from sklearn.pipeline import Pipeline
-
-def search_in_pipeline(X, y, C_values, folds):
-    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
-    search = GridSearchCV(pipe, {"clf__C": C_values}, cv=folds, scoring="neg_log_loss").fit(X, y)
-    return search.best_params_["clf__C"], search.best_score_
-'''
-PIPE_MANUAL = '''
-def search_in_pipeline(X, y, C_values, folds):
-    means = []
-    for C in C_values:
-        losses = []
-        for train, test in folds:
-            scaler = StandardScaler().fit(X[train])
-            clf = LogisticRegression(C=C).fit(scaler.transform(X[train]), y[train])
-            losses.append(log_loss(y[test], clf.predict_proba(scaler.transform(X[test]))))
-        means.append(-np.mean(losses))
-    best = int(np.argmax(means))
-    return C_values[best], means[best]
 '''
 
 # --- Exercise 6: learning_curve_scores ----------------------------------------------------
@@ -296,11 +353,12 @@ def learning_curve_scores(estimator, X, y, train_sizes, folds):
 # --- Exercise 7: early_stopping -----------------------------------------------------------
 def _es(body):
     return f'''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
-    trajectory = gd_trajectory(lambda th: mse_gradient(th, X_train, y_train),
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
+    trajectory = gd_trajectory(lambda th: gradient(th, X_train, y_train),
                                np.zeros(X_train.shape[1]), lr, n_steps)
-    val = np.array([mse_loss(th, X_val, y_val) for th in trajectory])
-    train = np.array([mse_loss(th, X_train, y_train) for th in trajectory])
+    val = np.array([loss(th, X_val, y_val) for th in trajectory])
+    train = np.array([loss(th, X_train, y_train) for th in trajectory])
 {body}
 '''
 
@@ -323,15 +381,91 @@ ES_STOP_STEP = _es('''    best = 0
         elif patience is not None and t - best >= patience:
             return t, trajectory[t]
     return best, trajectory[best]''')
-ES_OWN_LOOP = '''
-def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None):
+ES_GREATER_PATIENCE = '''
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
     theta = np.zeros(X_train.shape[1])
-    best_step, best_theta, best_loss = 0, theta.copy(), mse_loss(theta, X_val, y_val)
+    best_step, best_theta, best_loss = 0, theta, loss(theta, X_val, y_val)
     for t in range(1, n_steps + 1):
-        theta = theta - lr * mse_gradient(theta, X_train, y_train)
-        loss = mse_loss(theta, X_val, y_val)
-        if loss < best_loss:
-            best_step, best_theta, best_loss = t, theta.copy(), loss
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best_loss:
+            best_step, best_theta, best_loss = t, theta, val_loss
+        elif patience is not None and t - best_step > patience:
+            break
+    return best_step, best_theta
+'''
+ES_PLATEAU_IMPROVES = ES_GREATER_PATIENCE.replace("t - best_step > patience", "t - best_step >= patience").replace(
+    "if val_loss < best_loss", "if val_loss <= best_loss")
+ES_NO_RESET = '''
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
+    theta = np.zeros(X_train.shape[1])
+    best_step, best_theta, best_loss, waited = 0, theta, loss(theta, X_val, y_val), 0
+    for t in range(1, n_steps + 1):
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best_loss:
+            best_step, best_theta, best_loss = t, theta, val_loss
+        else:
+            waited += 1
+            if patience is not None and waited >= patience:
+                break
+    return best_step, best_theta
+'''
+ES_IGNORES_GIVEN = ES_GREATER_PATIENCE.replace("t - best_step > patience", "t - best_step >= patience").replace(
+    "lr * gradient(theta", "lr * mse_gradient(theta")
+ES_PRECOMPUTED = _es('''    best = 0
+    for t in range(1, len(val)):
+        if val[t] < val[best]:
+            best = t
+        elif patience is not None and t - best >= patience:
+            break
+    return best, trajectory[best]''')
+ES_WHILE = '''
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
+    theta = np.zeros(X_train.shape[1], dtype=np.float64)
+    best = (loss(theta, X_val, y_val), 0, theta.copy())
+    t, since = 0, 0
+    while t < n_steps and (patience is None or since < patience):
+        t += 1
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best[0]:
+            best, since = (val_loss, t, theta.copy()), 0
+        else:
+            since += 1
+    return best[1], best[2]
+'''
+
+# --- Exercise 7: should_stop (open design) ------------------------------------------------
+STOP_FIRST_RISE = "def should_stop(history):\n    return len(history) > 1 and history[-1] >= history[-2]\n"
+STOP_NEVER = "def should_stop(history):\n    return False\n"
+STOP_SHORT_PATIENCE = "def should_stop(history):\n    return len(history) - 1 - int(np.argmin(history)) >= 10\n"
+STOP_FIXED_BUDGET = "def should_stop(history):\n    return len(history) > 150\n"
+STOP_WINDOWS = """
+def should_stop(history):
+    if len(history) < 120:
+        return False
+    return np.mean(history[-60:]) > np.mean(history[-120:-60]) - 1e-3
+"""
+STOP_MIN_DELTA = """
+def should_stop(history):
+    best = np.minimum.accumulate(history)
+    return len(history) > 50 and best[-50] - best[-1] < 0.005
+"""
+
+ES_OWN_LOOP = '''
+def early_stopping(X_train, y_train, X_val, y_val, lr, n_steps, patience=None,
+                   gradient=mse_gradient, loss=mse_loss):
+    theta = np.zeros(X_train.shape[1])
+    best_step, best_theta, best_loss = 0, theta.copy(), loss(theta, X_val, y_val)
+    for t in range(1, n_steps + 1):
+        theta = theta - lr * gradient(theta, X_train, y_train)
+        val_loss = loss(theta, X_val, y_val)
+        if val_loss < best_loss:
+            best_step, best_theta, best_loss = t, theta.copy(), val_loss
         elif patience is not None and t - best_step == patience:
             break
     return best_step, best_theta
@@ -348,6 +482,12 @@ WRONG = [
        fails=("test_fold_scores_basic",)),
     _v("only the first parameter of each candidate applied", "fold_scores",
        FOLD_FIRST_PARAM_ONLY, fails=("test_fold_scores_hidden",)),
+    _v("rows selected with X[train]: a DataFrame fails", "fold_scores", FOLD_ARRAY_ONLY,
+       fails=("test_fold_scores_hidden",)),
+    _v("candidate parameters set on the template itself", "fold_scores", FOLD_MODIFIES_TEMPLATE,
+       fails=("test_fold_scores_basic",)),
+    _v("the template is fitted (no clone)", "fold_scores", FOLD_FITS_TEMPLATE,
+       fails=("test_fold_scores_basic",)),
     _v("grid search: mean over the wrong axis", "grid_search", GRID_WRONG_AXIS,
        fails=("test_grid_search_basic",), cli=True),
     _v("grid search: argmin instead of argmax", "grid_search", GRID_ARGMIN,
@@ -361,6 +501,20 @@ WRONG = [
        fails=("test_grid_search_ties", "test_grid_search_hidden")),
     _v("grid search: calls GridSearchCV", "grid_search", GRID_CALLS_LIBRARY,
        fails=("test_grid_search_basic", "test_grid_search_hidden")),
+    _v("grid search: calls fold_scores by name, ignoring score_table", "grid_search", GRID_IGNORES_SCORE_TABLE,
+       fails=("test_grid_search_basic",), cli=True),
+    _v("grid search: rule not passed on", "grid_search", GRID_RULE_IGNORED,
+       fails=("test_grid_search_hidden",)),
+    _v("one-SE: population standard deviation (ddof=0)", "grid_search", SE_DDOF0,
+       fails=("test_one_se_rule",)),
+    _v("one-SE: standard deviation not divided by sqrt(K)", "grid_search", SE_NO_SQRT_K,
+       fails=("test_one_se_rule",)),
+    _v("one-SE: each candidate's own standard error", "grid_search", SE_OWN_CANDIDATE,
+       fails=("test_one_se_rule",)),
+    _v("one-SE: the last candidate within reach", "grid_search", SE_LAST_WITHIN,
+       fails=("test_one_se_rule",)),
+    _v("one-SE: unknown rules and a single fold not refused", "grid_search", SE_NO_GUARD,
+       fails=("test_one_se_rule",)),
     _v("log-uniform: uniform on the linear scale", "log_uniform_samples", LU_LINEAR,
        fails=("test_log_uniform_basic", "test_log_uniform_hidden")),
     _v("log-uniform: log of a uniform draw", "log_uniform_samples", LU_LOG_OF_UNIFORM,
@@ -371,6 +525,8 @@ WRONG = [
        LU_MIXED_BASES, fails=("test_log_uniform_basic",)),
     _v("log-uniform: seed ignored", "log_uniform_samples", LU_NO_SEED,
        fails=("test_log_uniform_basic", "test_log_uniform_hidden")),
+    _v("log-uniform: seeds numpy's global random state", "log_uniform_samples", LU_GLOBAL_STATE,
+       fails=("test_log_uniform_basic",)),
     _v("log-uniform: bounds not validated", "log_uniform_samples", LU_NO_CHECK,
        fails=("test_log_uniform_edges",)),
     _v("nested CV: search fitted on all data (test fold reused for selection)",
@@ -383,16 +539,6 @@ WRONG = [
        fails=("test_nested_hidden",)),
     _v("nested CV: non-nested, the outer folds select and score", "nested_cv_scores",
        NESTED_OUTER_FOLDS_INSIDE, fails=("test_nested_hidden",)),
-    _v("pipeline: scaler fitted on all rows before the search", "search_in_pipeline",
-       PIPE_SCALED_OUTSIDE, fails=("test_pipeline_basic", "test_pipeline_hidden"), cli=True),
-    _v("pipeline: no scaling", "search_in_pipeline", PIPE_NO_SCALING,
-       fails=("test_pipeline_basic",)),
-    _v("pipeline: scored by accuracy", "search_in_pipeline", PIPE_ACCURACY,
-       fails=("test_pipeline_basic", "test_pipeline_hidden")),
-    _v("pipeline: positive log loss", "search_in_pipeline", PIPE_POSITIVE_LOSS,
-       fails=("test_pipeline_basic", "test_pipeline_hidden")),
-    _v("pipeline: index of C instead of C", "search_in_pipeline", PIPE_RETURNS_INDEX,
-       fails=("test_pipeline_basic",)),
     _v("learning curve: outputs swapped", "learning_curve_scores", LC_SWAPPED,
        fails=("test_learning_curve_basic", "test_learning_curve_hidden")),
     _v("learning curve: training score on the whole training part", "learning_curve_scores",
@@ -417,20 +563,40 @@ WRONG = [
        fails=("test_early_stopping_patience",)),
     _v("early stopping: returns the stopping step, not the best", "early_stopping",
        ES_STOP_STEP, fails=("test_early_stopping_patience",)),
+    _v("early stopping: whole trajectory computed, then scanned", "early_stopping",
+       ES_PRECOMPUTED, fails=("test_early_stopping_stops",), cli=True),
+    _v("early stopping: stops only when t - best exceeds patience", "early_stopping",
+       ES_GREATER_PATIENCE, fails=("test_early_stopping_stops",)),
+    _v("early stopping: an equal loss counts as an improvement", "early_stopping",
+       ES_PLATEAU_IMPROVES, fails=("test_early_stopping_stops",)),
+    _v("early stopping: waiting counter never reset", "early_stopping", ES_NO_RESET,
+       fails=("test_early_stopping_stops",)),
+    _v("early stopping: calls mse_gradient by name, ignoring the gradient passed in", "early_stopping",
+       ES_IGNORES_GIVEN, fails=("test_early_stopping_stops",), cli=True),
+    _v("stopping rule: stops at the first rise", "should_stop", STOP_FIRST_RISE,
+       fails=("test_stopping_rule_properties",)),
+    _v("stopping rule: never stops", "should_stop", STOP_NEVER,
+       fails=("test_stopping_rule_properties",)),
+    _v("stopping rule: patience too short for the noise", "should_stop", STOP_SHORT_PATIENCE,
+       fails=("test_stopping_rule_properties",)),
+    _v("stopping rule: a fixed budget of 150 steps", "should_stop", STOP_FIXED_BUDGET,
+       fails=("test_stopping_rule_properties",)),
 ]
 
 RIGHT = [
     _v("fold scores with cross_val_score per candidate", "fold_scores", FOLD_CROSS_VAL),
-    _v("fold scores with plain loops, float32", "fold_scores", FOLD_LISTS),
-    _v("grid search with a strict > loop", "grid_search", GRID_LOOP),
+    _v("fold scores with plain loops, _safe_indexing, float32", "fold_scores", FOLD_LISTS),
+    _v("grid search and one-SE with plain loops", "grid_search", GRID_LOOP),
     _v("grid search with itertools.product over sorted keys", "grid_search", GRID_SORTED_PRODUCT),
+    _v("one-SE with scipy.stats.sem", "grid_search", SE_SCIPY),
     _v("log-uniform via scipy.stats.loguniform", "log_uniform_samples", LU_SCIPY),
     _v("log-uniform in base 10", "log_uniform_samples", LU_BASE10),
     _v("log-uniform as low * (high/low) ** u", "log_uniform_samples", LU_POWER),
     _v("nested CV with cross_val_score", "nested_cv_scores", NESTED_CROSS_VAL),
     _v("nested CV with a manual refit, returned as a list", "nested_cv_scores", NESTED_MANUAL_REFIT),
-    _v("pipeline with named steps", "search_in_pipeline", PIPE_NAMED_STEPS),
-    _v("pipeline search written as loops with log_loss", "search_in_pipeline", PIPE_MANUAL),
     _v("learning curve with folds in the outer loop", "learning_curve_scores", LC_FOLDS_OUTSIDE),
     _v("early stopping with its own loop that stops computing", "early_stopping", ES_OWN_LOOP),
+    _v("early stopping with a while loop and a waiting counter", "early_stopping", ES_WHILE),
+    _v("stopping rule: compare two windows of 60 steps", "should_stop", STOP_WINDOWS),
+    _v("stopping rule: stop when the best improved by < 0.005 in 50 steps", "should_stop", STOP_MIN_DELTA),
 ]

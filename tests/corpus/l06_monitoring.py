@@ -76,6 +76,83 @@ WRONG += [
 """, fails=("test_accuracy_by_time_basic",)),
 ]
 
+WRONG += [
+    _v("by time: bins restart at every midnight", "accuracy_by_time", _TIME + """
+    t = pd.DatetimeIndex(times)
+    s = pd.Series(np.asarray(correct, dtype=float), index=t)
+    g = s.groupby(t.floor("D") + ((t - t.floor("D")) // pd.Timedelta(freq)) * pd.Timedelta(freq)).mean()
+    full = pd.date_range(t.min().floor("D"), g.index.max(), freq=freq)
+    return g.reindex(full)
+""", fails=("test_accuracy_by_time_edges",)),
+    _v("by time: Timestamp.floor(freq), steps counted from 1970", "accuracy_by_time", _TIME + """
+    t = pd.DatetimeIndex(times)
+    g = pd.Series(np.asarray(correct, dtype=float), index=t).groupby(t.floor(freq)).mean()
+    first = min(t.min().floor("D"), g.index.min())
+    return g.reindex(pd.date_range(first, g.index.max(), freq=freq))
+""", fails=("test_accuracy_by_time_edges",)),
+    _v("by time: only a Series works (.dt accessor)", "accuracy_by_time", _TIME + """
+    starts = times.dt.floor("D")
+    s = pd.Series(np.asarray(correct, dtype=float), index=pd.DatetimeIndex(times)).sort_index()
+    return s.resample(freq, origin=starts.min()).mean()
+""", fails=("test_accuracy_by_time_basic",)),
+]
+
+# --------------------------------------------------------------------------- data quality
+_QR = "def quality_report(batch, ranges, categories):\n"
+_QR_CHECK = """
+    features = list(ranges) + list(categories)
+    for name in features:
+        if name not in batch.columns:
+            raise ValueError(f"no column {name!r}")
+    if len(batch) == 0:
+        raise ValueError("empty batch")
+"""
+
+
+def _qr(valid_num="(x >= lo) & (x <= hi)", valid_cat="v.isin(list(categories[name]))",
+        invalid="~miss & ~ok", check=_QR_CHECK, order="features"):
+    return _QR + check + f"""
+    features = list(ranges) + list(categories)
+    rows = {{}}
+    for name in {order}:
+        v = batch[name]
+        miss = v.isna()
+        if name in ranges:
+            lo, hi = ranges[name]
+            x = pd.to_numeric(v, errors="coerce")
+            ok = {valid_num}
+        else:
+            ok = {valid_cat}
+        rows[name] = {{"missing": float(miss.mean()), "invalid": float(({invalid}).mean())}}
+    return pd.DataFrame.from_dict(rows, orient="index")[["missing", "invalid"]]
+"""
+
+
+WRONG += [
+    _v("quality: bounds excluded (low < value < high)", "quality_report", _qr(valid_num="(x > lo) & (x < hi)"),
+       fails=("test_quality_basic",)),
+    _v("quality: a missing value also counted as invalid", "quality_report", _qr(invalid="~ok"),
+       fails=("test_quality_basic",)),
+    _v("quality: categories compared as text ('1' accepted as 1)", "quality_report",
+       _qr(valid_cat="v.astype(str).isin([str(a) for a in categories[name]])"), fails=("test_quality_rules",)),
+    _v("quality: features in sorted order, not ranges then categories", "quality_report",
+       _qr(order="sorted(features)"), fails=("test_quality_basic",)),
+    _v("quality: absent feature named last, not first", "quality_report", _qr(check="""
+    absent = [n for n in list(ranges) + list(categories) if n not in batch.columns]
+    if absent:
+        raise ValueError(f"no column {absent[-1]!r}")
+    if len(batch) == 0:
+        raise ValueError("empty batch")
+"""), fails=("test_quality_rules",)),
+    _v("quality: empty batch not refused (NaN fractions)", "quality_report", _qr(check="""
+    for name in list(ranges) + list(categories):
+        if name not in batch.columns:
+            raise ValueError(f"no column {name!r}")
+"""), fails=("test_quality_rules",)),
+    _v("quality: fractions of the present values, not of all rows", "quality_report",
+       _qr(invalid="~ok[~miss]" ), fails=("test_quality_basic",)),
+]
+
 # --------------------------------------------------------------------------- exercise 3
 _PSI = "def psi(reference, current, bins=10, eps=1e-4):\n"
 _PSI_PROPS = """
@@ -283,6 +360,10 @@ WRONG += [
         out[t] = above[max(0, t - k - 1):t + 1].sum() >= k and above[t] == 1
     return out
 """), fails=("test_alerts_basic",)),
+    _v("alerts: counter never reset, counts every exceedance so far", "alerts", _alert("""
+    above = np.asarray(scores, dtype=float) > threshold
+    return (np.cumsum(above) >= k) & above
+"""), fails=("test_alerts_edges",)),
     _v("false alarms: divided by all windows", "alerts", _ALERT_OK + '''
 
 def false_alarm_rate(alerts, stable):
@@ -301,36 +382,74 @@ def false_alarm_rate(alerts, stable):
 ''', fails=("test_false_alarm_rate",)),
 ]
 
-# --------------------------------------------------------------------------- exercise 7
-_EST = "def estimated_accuracy(proba):\n"
+# --------------------------------------------------------------------------- design: drift alarm
+_DA = "def drift_alarm(scores):\n    s = np.asarray(scores, dtype=float)\n"
 WRONG += [
-    _v("estimate: mean positive-class probability", "estimated_accuracy", _EST + """
+    _v("alarm: a single-day threshold at the 'moderate' level 0.1 pages on noise", "drift_alarm",
+       _DA + "    return s > 0.1\n", fails=("test_drift_alarm_properties",)),
+    _v("alarm: centred rolling mean looks at the future", "drift_alarm",
+       _DA + "    return (pd.Series(s).rolling(5, center=True, min_periods=1).mean() > 0.5).to_numpy()\n",
+       fails=("test_drift_alarm_properties",)),
+    _v("alarm: so much persistence that the incident pages too late", "drift_alarm",
+       _DA + "    return persistent_alerts(s, 1.0, 4)\n", fails=("test_drift_alarm_properties",)),
+    _v("alarm: NaN days page (NaN treated as infinite)", "drift_alarm",
+       _DA + "    return np.nan_to_num(s, nan=np.inf) > 0.5\n", fails=("test_drift_alarm_properties",)),
+    _v("alarm: thresholds relative to the whole series' maximum", "drift_alarm",
+       _DA + "    return s > 0.2 * np.nanmax(s)\n", fails=("test_drift_alarm_properties",)),
+]
+
+# --------------------------------------------------------------------------- estimated accuracy
+_EST = "def estimated_accuracy(proba, threshold=None):\n"
+_EST_CHECK = """
     p = np.asarray(proba, dtype=float)
+    if p.size == 0 or np.isnan(p).any() or np.any((p < 0) | (p > 1)):
+        raise ValueError("bad probabilities")
+    if p.ndim == 2 and threshold is not None:
+        raise ValueError("threshold with 2-D input")
+    cut = 0.5 if threshold is None else threshold
+"""
+WRONG += [
+    _v("estimate: mean positive-class probability", "estimated_accuracy", _EST + _EST_CHECK + """
     return float(p.mean() if p.ndim == 1 else p[:, 1].mean())
 """, fails=("test_estimated_accuracy_basic", "test_estimated_accuracy_binary")),
-    _v("estimate: share of confident rows (max > 0.5)", "estimated_accuracy", _EST + """
-    p = np.asarray(proba, dtype=float)
+    _v("estimate: share of confident rows (max > 0.5)", "estimated_accuracy", _EST + _EST_CHECK + """
     if p.ndim == 1:
         p = np.column_stack([1 - p, p])
     return float(np.mean(p.max(axis=1) > 0.5))
 """, fails=("test_estimated_accuracy_basic",)),
-    _v("estimate: maximum over the wrong axis", "estimated_accuracy", _EST + """
-    p = np.asarray(proba, dtype=float)
+    _v("estimate: maximum over the wrong axis", "estimated_accuracy", _EST + _EST_CHECK + """
     if p.ndim == 1:
         p = np.column_stack([1 - p, p])
     return float(p.max(axis=0).mean())
 """, fails=("test_estimated_accuracy_basic",)),
-    _v("estimate: 1-D input treated as the predicted class's probability", "estimated_accuracy", _EST + """
-    p = np.asarray(proba, dtype=float)
-    return float(p.mean() if p.ndim == 1 else p.max(axis=1).mean())
+    _v("estimate: threshold ignored, max(p, 1 - p)", "estimated_accuracy", _EST + _EST_CHECK + """
+    return float(np.maximum(p, 1 - p).mean() if p.ndim == 1 else p.max(axis=1).mean())
+""", fails=("test_estimated_accuracy_binary",), cli=True),
+    _v("estimate: a row on the threshold predicted negative (>)", "estimated_accuracy", _EST + _EST_CHECK + """
+    return float(np.where(p > cut, p, 1 - p).mean() if p.ndim == 1 else p.max(axis=1).mean())
 """, fails=("test_estimated_accuracy_binary",)),
+    _v("estimate: no input checks", "estimated_accuracy", _EST + """
+    p = np.asarray(proba, dtype=float)
+    cut = 0.5 if threshold is None else threshold
+    return float(np.where(p >= cut, p, 1 - p).mean() if p.ndim == 1 else p.max(axis=1).mean())
+""", fails=("test_estimated_accuracy_errors",)),
+    _v("estimate: a threshold silently accepted for 2-D input", "estimated_accuracy", _EST + """
+    p = np.asarray(proba, dtype=float)
+    if p.size == 0 or np.any((p < 0) | (p > 1)):
+        raise ValueError("bad probabilities")
+    cut = 0.5 if threshold is None else threshold
+    return float(np.where(p >= cut, p, 1 - p).mean() if p.ndim == 1 else p.max(axis=1).mean())
+""", fails=("test_estimated_accuracy_errors",)),
 ]
 
 # --------------------------------------------------------------------------- exercise 8
-_RT = "def retrain_and_evaluate(frame, features, now, days, old_model, make_model):\n"
+_RT = "def retrain_and_evaluate(frame, features, now, days, old_model, make_model, until=None):\n"
 _RT_EVAL = """
     model = make_model().fit(train[features], train["label"].astype(int))
-    future = frame[(frame["time"] >= now) & frame["label"].notna()]
+    later = frame["time"] >= now
+    if until is not None:
+        later &= frame["time"] < until
+    future = frame[later & frame["label"].notna()]
     y = future["label"].astype(int).to_numpy()
     return {"model": model, "n_train": int(len(train)),
             "old_accuracy": float(np.mean(old_model.predict(future[features]) == y)),
@@ -367,9 +486,35 @@ WRONG += [
     acc = float(np.mean(model.predict(future[features]) == y))
     return {"model": model, "n_train": int(len(train)), "old_accuracy": acc, "new_accuracy": acc}
 """, fails=("test_retrain_evaluation",)),
+    _v("retrain: until ignored, evaluated on the whole future", "retrain_and_evaluate", _RT + _RT_OK + """
+    model = make_model().fit(train[features], train["label"].astype(int))
+    future = frame[(frame["time"] >= now) & frame["label"].notna()]
+    y = future["label"].astype(int).to_numpy()
+    return {"model": model, "n_train": int(len(train)),
+            "old_accuracy": float(np.mean(old_model.predict(future[features]) == y)),
+            "new_accuracy": float(np.mean(model.predict(future[features]) == y))}
+""", fails=("test_retrain_evaluation",)),
+    _v("retrain: a row exactly at until evaluated (<=)", "retrain_and_evaluate", _RT + _RT_OK + """
+    model = make_model().fit(train[features], train["label"].astype(int))
+    later = frame["time"] >= now
+    if until is not None:
+        later &= frame["time"] <= until
+    future = frame[later & frame["label"].notna()]
+    y = future["label"].astype(int).to_numpy()
+    return {"model": model, "n_train": int(len(train)),
+            "old_accuracy": float(np.mean(old_model.predict(future[features]) == y)),
+            "new_accuracy": float(np.mean(model.predict(future[features]) == y))}
+""", fails=("test_retrain_evaluation",)),
+    _v("retrain: window starts after now - days (boundary row left out)", "retrain_and_evaluate", _RT + """
+    recent = (frame["time"] > now - pd.Timedelta(days=days)) & (frame["time"] < now)
+    train = frame[recent & (frame["label_time"] <= now)]
+""" + _RT_EVAL, fails=("test_retrain_window",)),
     _v("retrain: unlabelled future rows counted as errors", "retrain_and_evaluate", _RT + _RT_OK + """
     model = make_model().fit(train[features], train["label"].astype(int))
-    future = frame[frame["time"] >= now]
+    later = frame["time"] >= now
+    if until is not None:
+        later &= frame["time"] < until
+    future = frame[later]
     y = future["label"].to_numpy()
     return {"model": model, "n_train": int(len(train)),
             "old_accuracy": float(np.mean(old_model.predict(future[features]) == y)),
@@ -393,12 +538,16 @@ RIGHT = [
         raise ValueError("window")
     return pd.Series(np.asarray(correct, dtype=np.float32)).rolling(window).mean().to_numpy()
 """),
-    _v("by time: floor, groupby and reindex", "accuracy_by_time", _TIME + """
+    _v("by time: bin numbers from midnight of the first day, groupby and reindex", "accuracy_by_time", _TIME + """
     t = pd.DatetimeIndex(times)
-    s = pd.Series(np.asarray(correct, dtype=float), index=t)
-    g = s.groupby(t.floor("D") + ((t - t.floor("D")) // pd.Timedelta(freq)) * pd.Timedelta(freq)).mean()
-    full = pd.date_range(t.min().floor("D"), g.index.max(), freq=freq)
-    return g.reindex(full)
+    t0, step = t.min().floor("D"), pd.Timedelta(freq)
+    starts = t0 + ((t - t0) // step) * step
+    g = pd.Series(np.asarray(correct, dtype=float), index=t).groupby(starts).mean()
+    return g.reindex(pd.date_range(t0, g.index.max(), freq=step))
+"""),
+    _v("by time: resample with origin start_day, float32", "accuracy_by_time", _TIME + """
+    s = pd.Series(np.asarray(correct, dtype=np.float32), index=pd.DatetimeIndex(times)).sort_index()
+    return s.resample(pd.Timedelta(freq), origin="start_day").mean()
 """),
     _v("psi: np.histogram with infinite outer edges", "psi", _PSI + _PSI_IN + """
     e = np.concatenate([[-np.inf], np.unique(np.quantile(reference, np.arange(1, bins) / bins)), [np.inf]])
@@ -442,13 +591,62 @@ def persistent_alerts(scores, threshold, k):
     full = np.lib.stride_tricks.sliding_window_view(above, k).all(axis=1)
     return np.concatenate([np.zeros(k - 1, dtype=bool), full])
 """ + _FAR_OK),
-    _v("estimate: 1 - mean of the other class for 1-D input, DataFrame max", "estimated_accuracy", _EST + """
-    if isinstance(proba, pd.DataFrame):
-        return float(proba.max(axis=1).mean())
+    _v("estimate: a loop over rows, float32", "estimated_accuracy", _EST + """
     p = np.asarray(proba, dtype=np.float32)
-    if p.ndim == 1:
-        return float(np.where(p >= 0.5, p, 1 - p).mean())
-    return float(p.max(axis=1).mean())
+    if p.size == 0:
+        raise ValueError("empty")
+    if not ((p >= 0) & (p <= 1)).all():
+        raise ValueError("probabilities outside [0, 1]")
+    if p.ndim == 2:
+        if threshold is not None:
+            raise ValueError("threshold only for binary 1-D input")
+        return float(np.mean([max(row) for row in p]))
+    cut = 0.5 if threshold is None else threshold
+    return float(np.mean([q if q >= cut else 1 - q for q in p]))
+"""),
+    _v("quality: loops over rows", "quality_report", """
+def quality_report(batch, ranges, categories):
+    names = [*ranges, *categories]
+    for n in names:
+        if n not in batch:
+            raise ValueError("missing feature " + n)
+    if batch.shape[0] == 0:
+        raise ValueError("empty")
+    out = pd.DataFrame(index=names, columns=["missing", "invalid"], dtype=float)
+    for n in names:
+        miss = bad = 0
+        for v in batch[n]:
+            if pd.isna(v):
+                miss += 1
+            elif n in ranges:
+                try:
+                    ok = ranges[n][0] <= float(v) <= ranges[n][1]
+                except (TypeError, ValueError):
+                    ok = False
+                bad += not ok
+            else:
+                bad += not any(type(v) is not str and type(a) is not str and v == a
+                               or type(v) is str and type(a) is str and v == a
+                               for a in categories[n])
+        out.loc[n] = [miss / len(batch), bad / len(batch)]
+    return out
+"""),
+    _v("alarm: exponentially weighted moving average", "drift_alarm", """
+def drift_alarm(scores):
+    out, level = [], 0.0
+    for s in np.asarray(scores, dtype=float):
+        if np.isnan(s):
+            out.append(False)
+            continue
+        level = 0.5 * level + 0.5 * s
+        out.append(bool(level > 0.3 or s > 2.0))
+    return np.array(out, dtype=bool)
+"""),
+    _v("alarm: one threshold, two days in a row", "drift_alarm", """
+def drift_alarm(scores):
+    s = np.asarray(scores, dtype=float)
+    hot = s > 0.3
+    return hot & np.r_[False, hot[:-1]] | (s > 3)
 """),
     _v("retrain: query strings and sklearn.metrics", "retrain_and_evaluate", _RT + """
     from sklearn.metrics import accuracy_score
@@ -458,6 +656,8 @@ def persistent_alerts(scores, threshold, k):
     model = make_model()
     model.fit(train[features], train.label.astype(int))
     future = frame[frame.time >= now].dropna(subset=["label"])
+    if until is not None:
+        future = future[future.time < until]
     return {"model": model, "n_train": len(train),
             "old_accuracy": accuracy_score(future.label.astype(int), old_model.predict(future[features])),
             "new_accuracy": accuracy_score(future.label.astype(int), model.predict(future[features]))}
