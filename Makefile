@@ -30,7 +30,7 @@ lab: setup
 	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE) $(if $(GRADED),--graded $(GRADED))
 
 test: setup
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 release: setup
 	@# Keep a copy of anything in course/ that release would overwrite (a learner's answers?).

@@ -107,7 +107,7 @@ def check(confined: bool, tree_cap: bool, outside: list[str]) -> dict:
     measured = {"confined": confined, "tree_cap": cgroups.supported()}
     shortfalls = []
     for role in ("learner", "tests"):
-        measured[role] = _probe(sandbox.Sandbox(role, confined, preload=False), outside)
+        measured[role] = _probe(sandbox.Sandbox(role, confined, preload=()), outside)
         shortfalls += _shortfalls(role, measured[role])
     missing = sorted({"pids", "memory"} - set(measured["tree_cap"]))
     if missing:

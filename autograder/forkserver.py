@@ -1,6 +1,6 @@
 """The fork server that runs inside a sandbox (:mod:`autograder.sandbox`).
 
-It imports what graded notebooks import once, then forks one process per
+It imports what graded notebooks import once (:func:`modules_for`), then forks one process per
 request: a learner's process (:mod:`autograder.learner`), a tests' process
 (:mod:`autograder.verdict`) or the confinement probe (:mod:`autograder.probe`).
 Each child gets its own session, its resource limits and an empty scratch
@@ -8,8 +8,9 @@ folder under the sandbox's private ``/tmp``; it tells the grader its pid
 (credentials the kernel writes, not a number it sends) and waits for a go
 before running anything, so the grader can first put it in its control groups.
 
-``python -m autograder.forkserver FD [--no-preload] [--pids-shared]``; FD is
-the grader's control socket.
+``python -m autograder.forkserver FD [--no-preload | --preload=MOD,MOD...] [--pids-shared]``;
+FD is the grader's control socket; without ``--preload`` it imports everything a lesson may
+use (:data:`ALWAYS`, :data:`PRELOAD` and the course's modules).
 """
 from __future__ import annotations
 
@@ -24,37 +25,82 @@ import tempfile
 
 from autograder import isolation, wire
 
-PRELOAD = ("cloudpickle", "IPython.core.interactiveshell", "matplotlib.pyplot", "numpy",
-           "pandas", "scipy.stats", "sklearn", "sklearn.linear_model", "sklearn.pipeline",
-           "sklearn.compose", "sklearn.preprocessing", "sklearn.model_selection",
-           "sklearn.metrics", "sklearn.impute", "sklearn.dummy", "sklearn.tree",
-           "sklearn.ensemble", "skops.io", "lifecycle", "lifecycle.feedback",
-           "autograder.learner", "autograder.verdict")
+# Imported by every fork server: what its processes run on.
+ALWAYS = ("cloudpickle", "IPython.core.interactiveshell", "numpy", "lifecycle", "lifecycle.feedback",
+          "autograder.learner", "autograder.verdict")
+# Imported when a graded lesson uses them (see modules_for); all of them by default.
+PRELOAD = ("matplotlib.pyplot", "pandas", "scipy.stats", "sklearn", "sklearn.linear_model",
+           "sklearn.pipeline", "sklearn.compose", "sklearn.preprocessing",
+           "sklearn.model_selection", "sklearn.metrics", "sklearn.impute", "sklearn.dummy",
+           "sklearn.tree", "sklearn.ensemble", "skops.io")
+NOT_PRELOADED = {"lifecycle.lab", "lifecycle.progress"}  # the learner's tools, not lesson code
 
 
-def _preload() -> None:
-    import matplotlib
+def _course_module(name: str) -> str | None:
+    """The source file of ``lifecycle...`` module ``name``, or None if it is not one."""
+    base = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *name.split("."))
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if name.split(".")[0] == "lifecycle" and os.path.isfile(path):
+            return path
+    return None
 
-    matplotlib.use("Agg")
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    # The tests' processes read answers through this table: build it once, before forking.
-    from autograder import answer_types
 
-    answer_types.allowed()
+def modules_for(imports) -> list[str]:
+    """What a fork server imports for lessons whose notebooks import ``imports``.
+
+    :data:`ALWAYS`; the entries of :data:`PRELOAD` that one of ``imports``,
+    or a course module they import (its imports at any depth, followed
+    through the course's modules), names or contains or sits in; and those
+    course modules. A sandbox then pays only for what its lessons use: a
+    class of lesson 01 does not import :mod:`skops` or :mod:`scipy.stats`.
+
+    Parameters
+    ----------
+    imports : iterable of str
+        Module names (:attr:`autograder.notebook.Lesson.modules`).
+
+    Returns
+    -------
+    modules : list of str
+    """
+    from autograder.notebook import modules_imported
+
+    seen, todo = set(), list(imports)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            path = _course_module(name)
+            if path:
+                with open(path, encoding="utf-8") as f:
+                    todo += modules_imported(f.read())
+    used = [m for m in PRELOAD if any(n == m or n.startswith(m + ".") or m.startswith(n + ".")
+                                      for n in seen)]
+    ours = sorted(n for n in seen if _course_module(n) and n not in NOT_PRELOADED)
+    return list(dict.fromkeys([*ALWAYS, *used, *ours]))
+
+
+def _all_modules() -> list[str]:
     import pkgutil
 
     import lifecycle
 
-    for module in pkgutil.iter_modules(lifecycle.__path__):
-        if module.name not in {"lab", "progress"}:
-            try:
-                importlib.import_module(f"lifecycle.{module.name}")
-            except Exception:  # noqa: BLE001 - a lesson module that fails is imported later
-                pass
+    return [*ALWAYS, *PRELOAD, *(f"lifecycle.{m.name}" for m in pkgutil.iter_modules(lifecycle.__path__)
+                                 if f"lifecycle.{m.name}" not in NOT_PRELOADED)]
+
+
+def _preload(names: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+        except Exception:  # noqa: BLE001 - a lesson module that fails is imported later
+            if name.split(".")[0] != "lifecycle":
+                raise
 
 
 def _devnull_stdio() -> None:
@@ -146,8 +192,11 @@ def main(argv: list[str]) -> None:
     control = socket.socket(fileno=int(argv[0]))
     pids_shared = "--pids-shared" in argv
     isolation.protect_self()
-    if "--no-preload" not in argv:
-        _preload()
+    chosen = [arg.split("=", 1)[1] for arg in argv if arg.startswith("--preload=")]
+    if chosen:
+        _preload([name for name in chosen[-1].split(",") if name])
+    elif "--no-preload" not in argv:
+        _preload(_all_modules())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     wire.send(control, {"op": "ready"})
@@ -158,6 +207,12 @@ def main(argv: list[str]) -> None:
             return
         if op.get("op") == "spawn" and fds:
             op["private_tmp"] = not pids_shared
+            if op.get("role") == "tests":
+                # Tests' processes read answers through this table: built here once (it
+                # costs about 2 s of CPU), inherited by every tests' process forked after.
+                from autograder import answer_types
+
+                answer_types.allowed()
             _fork(control, socket.socket(fileno=fds[0]), op)
         elif op.get("op") == "reset":
             for fd in fds:

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import nbformat
-
-__all__ = ["Cell", "Lesson", "filled_release", "names_defined", "names_used", "read_lesson",
-           "split_hidden"]
+__all__ = ["Cell", "Lesson", "filled_release", "modules_imported", "names_defined", "names_used",
+           "read_lesson", "split_hidden"]
 
 HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$", re.M)
 HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$", re.M)
@@ -72,6 +70,11 @@ class Lesson:
         return names - self.answer_names
 
     @cached_property
+    def modules(self) -> set[str]:
+        """Modules the notebook's code cells import (see :func:`modules_imported`)."""
+        return set().union(*(modules_imported(c.source) for c in self.cells))
+
+    @cached_property
     def test_imports(self) -> dict[str, str]:
         """``grade_id`` -> the import statements of that test's public part, as source."""
         return {c.grade_id: top_level_imports(split_hidden(c.source)[0]) for c in self.tests}
@@ -106,6 +109,8 @@ def read_lesson(nb) -> Lesson:
     -------
     lesson : Lesson
     """
+    import nbformat  # here, not at the top: the sandboxes import this module, never nbformat
+
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(str(nb), as_version=4)
     cells = []
@@ -140,6 +145,8 @@ def filled_release(solution, replacements: dict | None = None, *, release=None):
     -------
     nb : nbformat.NotebookNode
     """
+    import nbformat
+
     answers = {c.grade_id: c.source for c in read_lesson(solution).answers}
     answers.update(replacements or {})
     solution = Path(solution)
@@ -209,6 +216,24 @@ def top_level_imports(source: str) -> str:
     text = _without_magics(source)
     return "\n".join(ast.get_source_segment(text, node) or "" for node in tree.body
                      if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def modules_imported(source: str) -> set[str]:
+    """Absolute module names the import statements of ``source`` name, at any depth.
+
+    ``from a import b`` gives ``a`` and ``a.b`` (``b`` may be a module);
+    relative imports are left out.
+    """
+    tree = _parse(source)
+    if tree is None:
+        return set()
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return modules
 
 
 def names_used(source: str) -> set[str]:

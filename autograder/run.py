@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import __version__, cgroups, confinement, gradebook, sandbox
+from autograder.forkserver import modules_for
 from autograder.ingest import find_submissions
 from autograder.isolation import Limits
 from autograder.notebook import read_lesson
@@ -59,7 +60,7 @@ def _work(job: Job) -> Outcome:
     from autograder.pipeline import grade
 
     return grade(job, lesson, source_nb, _SHARED["db_url"], _SHARED["config"],
-                 _SHARED["limits"], sandbox.pair(_SHARED["confined"]))
+                 _SHARED["limits"], sandbox.pair(_SHARED["confined"], _SHARED["preload"]))
 
 
 def _count(n: int, word: str) -> str:
@@ -286,6 +287,9 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         lessons={(les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
                  for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")},
         db_url=config.CourseDirectory.db_url, config=config, limits=limits, confined=confined)
+    # The sandboxes import what these lessons use, not what every lesson may.
+    _SHARED["preload"] = tuple(modules_for(set().union(
+        *(lesson.modules for lesson, _ in _SHARED["lessons"].values()))))
     jobs = _jobs(found, lessons, limits)
     # Match saved results per job, not per digest: two learners who submit identical
     # notebooks (two untouched releases, a shared solution) have the same digest, and a

@@ -150,19 +150,21 @@ class Sandbox:
         Start it inside bubblewrap; False only for ``--unconfined``.
     tmp_mb : int
         Size of its private ``/tmp`` and ``/dev/shm``, in MiB.
-    preload : bool
-        Import what graded notebooks import before forking (False for a probe).
+    preload : sequence of str or None
+        Modules to import before forking (:func:`autograder.forkserver.modules_for`):
+        None for all that a lesson may use, empty for a probe.
     """
 
-    def __init__(self, role: str, confined: bool = True, tmp_mb: int = 256, preload: bool = True):
+    def __init__(self, role: str, confined: bool = True, tmp_mb: int = 256,
+                 preload: tuple[str, ...] | None = None):
         self.role, self.confined, self.tmp_mb, self.preload = role, confined, tmp_mb, preload
         self.proc = self.control = None
 
     def start(self) -> None:
         ours, theirs = socket.socketpair()
         program = [sys.executable, "-m", "autograder.forkserver", str(theirs.fileno())]
-        if not self.preload:
-            program.append("--no-preload")
+        if self.preload is not None:
+            program.append(f"--preload={','.join(self.preload)}" if self.preload else "--no-preload")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")
                or k == "AUTOGRADER_DEBUG"}
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -261,12 +263,14 @@ class Pair:
     ----------
     confined : bool
         Inside bubblewrap (False only for ``--unconfined``).
+    preload : tuple of str or None
+        What their fork servers import (see :class:`Sandbox`).
     """
 
-    def __init__(self, confined: bool = True):
+    def __init__(self, confined: bool = True, preload: tuple[str, ...] | None = None):
         self.confined = confined
-        self.learner = Sandbox("learner", confined)
-        self.tests = Sandbox("tests", confined)
+        self.learner = Sandbox("learner", confined, preload=preload)
+        self.tests = Sandbox("tests", confined, preload=preload)
 
     def ensure(self) -> None:
         self.learner.ensure()
@@ -284,13 +288,13 @@ class Pair:
 _PAIRS: dict = {}  # pid -> Pair: each process has its own; never shared with a forked worker
 
 
-def pair(confined: bool = True) -> Pair:
-    """This process's pair of sandboxes, started on first use."""
-    key = (os.getpid(), confined)
+def pair(confined: bool = True, preload: tuple[str, ...] | None = None) -> Pair:
+    """This process's pair of sandboxes (importing ``preload``, see :class:`Sandbox`), started on first use."""
+    key = (os.getpid(), confined, preload)
     if key not in _PAIRS:
         for old in [k for k in _PAIRS if k[0] != os.getpid()]:
             del _PAIRS[old]  # inherited across a fork: the parent's, not ours
-        _PAIRS[key] = Pair(confined)
+        _PAIRS[key] = Pair(confined, preload)
     return _PAIRS[key]
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -13,6 +15,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+
+
+def grade_cli(args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``python -m autograder grade ARGS`` from the course root; stdout and stderr captured.
+
+    On ``timeout`` the whole process group goes (the grader's workers and
+    their sandboxes with it), so a run that took too long leaves nothing
+    running for the rest of the suite, then :class:`subprocess.TimeoutExpired`
+    is raised.
+    """
+    cmd = [PYTHON, "-m", "autograder", "grade", *args]
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @functools.cache

@@ -5,6 +5,7 @@ import collections
 import json
 import os
 import pickle
+import subprocess
 import zipfile
 
 import nbformat
@@ -13,9 +14,11 @@ import pandas as pd
 import pytest
 
 from autograder.checks import Unreadable, find_tampering, read_submission
+from autograder.forkserver import ALWAYS, modules_for
 from autograder.ingest import find_submissions
-from autograder.notebook import names_defined, names_used, split_hidden
+from autograder.notebook import modules_imported, names_defined, names_used, split_hidden
 from autograder.wire import RefusedAnswer, dump_answer, load_answer
+from tests.conftest import PYTHON, ROOT
 
 
 def test_split_hidden_and_names():
@@ -23,6 +26,27 @@ def test_split_hidden_and_names():
     assert "b = 2" in hidden and "b = 2" not in public and "c = 3" in public
     assert names_defined("import numpy as np\ndef f(x):\n    y = 1\nz, w = 1, 2") == {"np", "f", "z", "w"}
     assert names_used("f(x) + len(y)") == {"f", "x", "y"}
+
+
+def test_fork_servers_import_what_the_graded_lessons_use():
+    assert modules_imported("from a.b import c\nimport d as e\ndef f():\n    import g.h\n"
+                            "    from . import i\n%matplotlib inline") == {"a.b", "a.b.c", "d", "g.h"}
+    plain = modules_for({"numpy", "sklearn.compose", "sklearn.metrics.accuracy_score"})
+    assert plain[:len(ALWAYS)] == list(ALWAYS)
+    assert {"sklearn", "sklearn.compose", "sklearn.metrics"} <= set(plain)
+    assert not {"pandas", "scipy.stats", "skops.io", "matplotlib.pyplot"} & set(plain)
+    # followed through the course's modules, into their functions' imports
+    served = modules_for({"lifecycle.deploy"})
+    assert {"lifecycle.deploy.bundle", "skops.io", "pandas"} <= set(served)
+    assert "lifecycle.progress" not in modules_for({"lifecycle.progress"})
+
+
+def test_a_fork_server_does_not_import_nbformat():
+    # nbformat brings jsonschema's format checkers: seconds of every sandbox's start.
+    check = ("import sys\nfrom autograder import forkserver\nforkserver._preload(list(forkserver.ALWAYS))\n"
+             "print(sorted({'nbformat', 'jsonschema'} & set(sys.modules)))")
+    done = subprocess.run([PYTHON, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "[]", done.stderr[-2000:]
 
 
 class _Liar:

@@ -1,20 +1,21 @@
 """The grading command line on every lesson: solutions full, stubs zero, wrong answers less.
 
 One class is graded once (module fixture): per notebook a learner with the
-solution, one with the untouched release, and one per corpus variant marked
-``cli=True``. Scores must agree with the in-process grading of the same answers.
+solution, one with the untouched release, and the corpus variants marked
+``cli=True``, each once (learner ``wrongNN`` hands in the NN-th variant of each
+lesson that has one, and no other lesson). Scores must agree with the
+in-process grading of the same answers.
 """
 from __future__ import annotations
 
 import csv
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.conftest import PYTHON, ROOT, filled_release, lesson_runner, released_course
+from tests.conftest import ROOT, filled_release, grade_cli, lesson_runner, released_course
 from tests.test_corpus import NOTEBOOKS, WRONG
 
 pytestmark = pytest.mark.cli
@@ -23,8 +24,11 @@ GRADES_HEADER = ["assignment", "duedate", "timestamp", "student_id", "last_name"
                  "email", "raw_score", "late_submission_penalty", "score", "max_score"]
 
 
-def _learner(kind: str, i: int = 0) -> str:
-    return f"{kind}{i:02d}" if kind == "wrong" else kind
+def _wrong_learner(i: int) -> str:
+    """The learner who hands in ``CLI_WRONG[i]``: one variant per notebook per learner, so
+    the class holds few learners (each one's lessons not handed in still cost a page)."""
+    notebook = CLI_WRONG[i].notebook
+    return f"wrong{sum(v.notebook == notebook for v in CLI_WRONG[:i]):02d}"
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +44,10 @@ def graded(tmp_path_factory):
             nbformat.write(nb, str(subs / learner / lesson / name))
     for i, variant in enumerate(CLI_WRONG):
         lesson, name = variant.notebook.split("/")[1], variant.notebook.split("/")[2]
-        (subs / _learner("wrong", i) / lesson).mkdir(parents=True, exist_ok=True)
+        (subs / _wrong_learner(i) / lesson).mkdir(parents=True, exist_ok=True)
         nbformat.write(filled_release(variant.notebook, variant.answers),
-                       str(subs / _learner("wrong", i) / lesson / name))
-    run = subprocess.run([PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out),
-                          "--workers", "2"], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+                       str(subs / _wrong_learner(i) / lesson / name))
+    run = grade_cli([str(subs), "--out", str(out), "--workers", "2"], timeout=1500)
     assert run.returncode == 0, run.stderr[-3000:]
     with open(out / "scores.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -72,7 +75,7 @@ def test_wrong_answer_loses_the_same_points_as_in_process(graded, i):
     _, rows, totals = graded
     variant = CLI_WRONG[i]
     lesson, stem = variant.notebook.split("/")[1], variant.notebook.split("/")[2][:-6]
-    score, total = totals[(_learner("wrong", i), lesson, stem)]
+    score, total = totals[(_wrong_learner(i), lesson, stem)]
     assert score < total
     assert score == pytest.approx(lesson_runner(variant.notebook).score(variant.answers))
 
@@ -84,7 +87,7 @@ def test_outputs_follow_the_contract(graded):
     # "missing" only for lessons a learner did not hand in (the corpus learners hand in one)
     assert all((r["learner"], r["lesson"]) not in submitted for r in rows if r["status"] == "missing")
     assert {r["learner"] for r in rows if r["status"] == "missing"} <= {
-        _learner("wrong", i) for i in range(len(CLI_WRONG))}
+        _wrong_learner(i) for i in range(len(CLI_WRONG))}
     with open(out / "grades.csv", newline="") as f:
         assert next(csv.reader(f)) == GRADES_HEADER
     assert (out / "report.html").stat().st_size > 1000

@@ -12,7 +12,6 @@ import html
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests import adversarial as adv
-from tests.conftest import PYTHON, ROOT
+from tests.conftest import ROOT, grade_cli
 
 CASES = {c.learner: c for c in adv.cases({})}
 CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 8, 45
@@ -52,54 +51,56 @@ def run(tmp_path_factory):
     for path in planted:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(adv.SOLUTION, path)
-    ctx = {
-        "read_targets": [str(adv.SOLUTION), str(ROOT / "solutions" / "*" / "*.ipynb"),
-                         "../../solutions/*/*.ipynb", "../../../solutions/*/*.ipynb",
-                         str(ROOT / ".git" / "HEAD"), str(out / "gradebook.db"),
-                         str(out / "autograded" / "*" / "*" / "*.ipynb"),
-                         str(out / ".work" / "unzipped" / "*" / "*" / "*.ipynb"),
-                         str(subs / "good" / adv.LESSON / "*.ipynb"), str(bait / "*.ipynb"),
-                         "/tmp/*.db", "/tmp/*/*.db", "/tmp/*/*.ipynb",
-                         *(str(path) for path in planted), str(ROOT / "out" / "*" / "*.db")],
-        "write_targets": [str(ROOT / "lifecycle" / f"{tag}.py"), str(ROOT / "datasets" / f"{tag}.csv"),
-                          str(ROOT / "solutions" / f"{tag}.txt"), str(out / f"{tag}.txt"),
-                          str(subs / f"{tag}.txt"), str(site / f"{tag}.pth"),
-                          str(bait / f"{tag}.txt"), f"/tmp/{tag}.txt"],
-        "verdict_target": str(base / f"verdict_cache{tag}"),
-        "escape": f"escaped{tag}",
-        "absolute": str(base / f"absolute{tag}"),
-    }
-    listener = socket.socket()  # learner code must never reach the grader's network
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.setblocking(False)
-    ctx["port"] = listener.getsockname()[1]
-    cases = adv.write_class(subs, ctx)
-    proc = subprocess.run(
-        [PYTHON, "-m", "autograder", "grade", str(subs), "--out", str(out), "--lesson", adv.LESSON,
-         "--workers", "2", "--cell-timeout", str(CELL_TIMEOUT),
-         "--notebook-timeout", str(NOTEBOOK_TIMEOUT), "--memory-mb", "2048", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    rows = {}
-    if (out / "scores.csv").exists():
-        with open(out / "scores.csv", newline="") as f:
-            for r in csv.DictReader(f):
-                rows[(r["learner"], r["exercise"])] = (float(r["score"]), float(r["max_score"]),
-                                                        r["status"])
-    leftovers = adv.processes_with(adv.MARKER)
+    # Files learner code tries to write; removed however the run ends.
+    write_targets = [str(ROOT / "lifecycle" / f"{tag}.py"), str(ROOT / "datasets" / f"{tag}.csv"),
+                     str(ROOT / "solutions" / f"{tag}.txt"), str(out / f"{tag}.txt"),
+                     str(subs / f"{tag}.txt"), str(site / f"{tag}.pth"),
+                     str(bait / f"{tag}.txt"), f"/tmp/{tag}.txt"]
     try:
-        listener.accept()[0].close()
-        reached = True
-    except BlockingIOError:
-        reached = False
-    listener.close()
-    yield {"reached": reached, "proc": proc, "rows": rows, "out": out, "base": base, "ctx": ctx,
-           "cases": cases, "leftovers": leftovers}
-    for path in ctx["write_targets"]:  # in case a write got through: never leave it in the tree
-        Path(path).unlink(missing_ok=True)
-    shutil.rmtree(earlier, ignore_errors=True)
-    for path in planted[1:3]:
-        path.unlink(missing_ok=True)
+        ctx = {
+            "read_targets": [str(adv.SOLUTION), str(ROOT / "solutions" / "*" / "*.ipynb"),
+                             "../../solutions/*/*.ipynb", "../../../solutions/*/*.ipynb",
+                             str(ROOT / ".git" / "HEAD"), str(out / "gradebook.db"),
+                             str(out / "autograded" / "*" / "*" / "*.ipynb"),
+                             str(out / ".work" / "unzipped" / "*" / "*" / "*.ipynb"),
+                             str(subs / "good" / adv.LESSON / "*.ipynb"), str(bait / "*.ipynb"),
+                             "/tmp/*.db", "/tmp/*/*.db", "/tmp/*/*.ipynb",
+                             *(str(path) for path in planted), str(ROOT / "out" / "*" / "*.db")],
+            "write_targets": write_targets,
+            "verdict_target": str(base / f"verdict_cache{tag}"),
+            "escape": f"escaped{tag}",
+            "absolute": str(base / f"absolute{tag}"),
+        }
+        listener = socket.socket()  # learner code must never reach the grader's network
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.setblocking(False)
+        ctx["port"] = listener.getsockname()[1]
+        cases = adv.write_class(subs, ctx)
+        proc = grade_cli([str(subs), "--out", str(out), "--lesson", adv.LESSON, "--workers", "2",
+                          "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", str(NOTEBOOK_TIMEOUT),
+                          "--memory-mb", "2048", "--quiet"], timeout=1200)
+        rows = {}
+        if (out / "scores.csv").exists():
+            with open(out / "scores.csv", newline="") as f:
+                for r in csv.DictReader(f):
+                    rows[(r["learner"], r["exercise"])] = (float(r["score"]), float(r["max_score"]),
+                                                            r["status"])
+        leftovers = adv.processes_with(adv.MARKER)
+        try:
+            listener.accept()[0].close()
+            reached = True
+        except BlockingIOError:
+            reached = False
+        listener.close()
+        yield {"reached": reached, "proc": proc, "rows": rows, "out": out, "base": base, "ctx": ctx,
+               "cases": cases, "leftovers": leftovers}
+    finally:  # also when the run failed or timed out: nothing planted stays
+        for path in write_targets:  # in case a write got through: never leave it in the tree
+            Path(path).unlink(missing_ok=True)
+        shutil.rmtree(earlier, ignore_errors=True)
+        for path in planted[1:3]:
+            path.unlink(missing_ok=True)
 
 
 def test_run_exits_zero(run):
