@@ -9,8 +9,8 @@ it. A name not in the table is refused; nothing is imported because of it.
 
 The table holds two kinds of entries:
 
-* every scikit-learn estimator class (:func:`sklearn.utils.all_estimators`);
-  constructing one only stores its parameters;
+* every public estimator and splitter class of scikit-learn's estimator
+  modules; constructing one only stores its parameters;
 * every class and reconstructor function that a pickle of grader-made sample
   values uses: numbers, containers, numpy arrays of every plain dtype, pandas
   frames, series and indexes of every kind the lessons build, scipy sparse
@@ -197,19 +197,16 @@ def allowed() -> types.MappingProxyType:
     estimator and fits a few tiny models); the fork server calls it before it
     forks, so each tests' process inherits the table.
     """
-    from sklearn.utils import all_estimators
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         seen: dict = {}
         for value in _data_samples() + _fitted_samples():
             for protocol in (2, pickle.HIGHEST_PROTOCOL):
                 _Recorder(pickle.dumps(value, protocol=protocol), seen).load()
-        estimators = all_estimators()
     table = {key: obj for key, obj in seen.items()
              if (isinstance(obj, type) and obj is not type)
              or (RECONSTRUCTOR.match(key[1]) and key[1] not in _NEVER)}
-    for obj in [cls for _, cls in estimators] + _score_functions():
+    for obj in _estimator_classes() + _score_functions():
         table[(obj.__module__, obj.__name__)] = obj
     table.update(_numpy_ufuncs())
     table.update(_pandas_types())
@@ -243,6 +240,32 @@ def _numpy_ufuncs() -> dict:
     import numpy as np
 
     return {("numpy", name): obj for name, obj in vars(np).items() if isinstance(obj, np.ufunc)}
+
+
+# scikit-learn's estimator modules (sklearn.utils.all_estimators would also import pytest).
+_ESTIMATOR_MODULES = (
+    "calibration", "cluster", "compose", "covariance", "cross_decomposition", "decomposition",
+    "discriminant_analysis", "dummy", "ensemble", "feature_extraction",
+    "feature_extraction.image", "feature_extraction.text", "feature_selection", "gaussian_process", "impute", "isotonic", "kernel_approximation",
+    "kernel_ridge", "linear_model", "manifold", "mixture", "model_selection", "multiclass",
+    "multioutput", "naive_bayes", "neighbors", "neural_network", "pipeline", "preprocessing",
+    "random_projection", "semi_supervised", "svm", "tree")
+
+
+def _estimator_classes() -> list:
+    """Every public estimator and splitter class of scikit-learn's estimator modules."""
+    import importlib
+
+    from sklearn.base import BaseEstimator
+    from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
+
+    kinds = (BaseEstimator, BaseCrossValidator, BaseShuffleSplit)
+    found = []
+    for name in _ESTIMATOR_MODULES:
+        module = importlib.import_module(f"sklearn.{name}")
+        found += [obj for key, obj in vars(module).items() if not key.startswith("_")
+                  and isinstance(obj, type) and issubclass(obj, kinds)]
+    return found
 
 
 def _score_functions() -> list:
