@@ -193,9 +193,9 @@ def _fitted_samples() -> list:
 def allowed() -> types.MappingProxyType:
     """Return the read-only table ``(module, name) -> object`` answers may use.
 
-    Built on first call (about a second: it imports every scikit-learn
-    estimator and fits a few tiny models); the fork server calls it before it
-    forks, so each tests' process inherits the table.
+    Built on first call (about 2 s of CPU: it imports every scikit-learn
+    estimator and fits a few tiny models); a fork server calls it before it
+    forks its first tests' process, so every tests' process inherits the table.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
