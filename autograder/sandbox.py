@@ -101,6 +101,14 @@ def _system_binds() -> list[str]:
     return args
 
 
+PRIVATE_MOUNTS = ("/tmp", "/dev/shm")  # each sandbox gets its own, empty
+
+
+def hidden_by_private_mounts(paths: list[str]) -> list[str]:
+    """The paths a sandbox could not see: under a folder it replaces with its own."""
+    return [p for p in paths if any(p == m or p.startswith(m + "/") for m in PRIVATE_MOUNTS)]
+
+
 def _others_may_reach(path: str) -> bool:
     """Whether user ``nobody`` may open ``path`` (each folder on the way searchable by others)."""
     parts = os.path.realpath(path).split("/")
@@ -170,6 +178,14 @@ class Sandbox:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         kwargs: dict = {}
         if self.confined:
+            hidden = hidden_by_private_mounts(sandbox_paths())
+            if hidden:
+                raise ConfinementError(
+                    f"{hidden[0]} is inside {' or '.join(PRIVATE_MOUNTS)}, which every sandbox "
+                    "replaces with a private folder of its own, so the sandbox could not see "
+                    "the course or its Python environment there; keep the "
+                    "repository and its .venv elsewhere (under your home folder, say), or pass "
+                    "--unconfined to grade a trusted class without confinement.")
             program = [*bwrap_command(find_bwrap(), self.tmp_mb), "--", *program]
             if runs_as_nobody(sandbox_paths()):
                 kwargs.update(user=SANDBOX_UID, group=SANDBOX_UID, extra_groups=[])

@@ -274,3 +274,11 @@ def test_only_real_png_plots_from_the_learner_reach_the_feedback_page():
     quote = base64.b64encode(b"'><script>alert(1)</script>").decode()
     assert _pngs([png, quote, "not base64!", "'><img src=x>", 42, png * 100000]) == [png]
     assert _pngs("not a list") == [] and _pngs(None) == []
+
+
+def test_a_course_under_tmp_is_refused_with_what_to_do():
+    from autograder.sandbox import hidden_by_private_mounts
+
+    assert hidden_by_private_mounts(["/tmp/course/.venv", "/home/me/course/lifecycle",
+                                     "/tmpfoo/x", "/dev/shm", "/tmp"]) == [
+        "/tmp/course/.venv", "/dev/shm", "/tmp"]
