@@ -700,6 +700,22 @@ def one_hot(values, categories):
     return out
 """, fails=["test_onehot_basic"]),
 ]
+
+
+def _forest_design(params: str) -> str:
+    """design_model: lesson 01's preprocessing before a random forest built with ``params``."""
+    return _PIPE_IMPORTS + f"""
+from sklearn.ensemble import RandomForestClassifier
+def design_model():
+    return make_pipeline(
+        make_column_transformer(
+            (SimpleImputer(strategy="median"), pp.NUMERIC_FEATURES),
+            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             pp.CATEGORICAL_FEATURES)),
+        RandomForestClassifier({params}))
+"""
+
+
 _DESIGN_WRONG = [
     _v("design: returns a pipeline already fitted on all birds", "design_model", _PIPE_IMPORTS + """
 def design_model():
@@ -733,28 +749,12 @@ def design_model():
                                                OneHotEncoder(handle_unknown="ignore")), ["island", "sex"])),
         LogisticRegression(max_iter=1000))
 """, fails=["test_design_cv"]),
-    _v("design: a random forest without a random_state", "design_model", _PIPE_IMPORTS + """
-from sklearn.ensemble import RandomForestClassifier
-def design_model():
-    return make_pipeline(
-        make_column_transformer(
-            (SimpleImputer(strategy="median"), pp.NUMERIC_FEATURES),
-            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
-             pp.CATEGORICAL_FEATURES)),
-        RandomForestClassifier(n_estimators=5, max_depth=2))
-""", fails=["test_design_robust"]),
+    _v("design: a random forest without a random_state", "design_model",
+       _forest_design("n_estimators=5, max_depth=2"), fails=["test_design_robust"]),
 ]
 _DESIGN_RIGHT = [
-    _v("design: a random forest with its random_state fixed", "design_model", _PIPE_IMPORTS + """
-from sklearn.ensemble import RandomForestClassifier
-def design_model():
-    return make_pipeline(
-        make_column_transformer(
-            (SimpleImputer(strategy="median"), pp.NUMERIC_FEATURES),
-            (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
-             pp.CATEGORICAL_FEATURES)),
-        RandomForestClassifier(n_estimators=100, random_state=0))
-"""),
+    _v("design: a random forest with its random_state fixed", "design_model",
+       _forest_design("n_estimators=100, random_state=0")),
     _v("design: lesson 01's build_pipeline columns", "design_model", _PIPE_IMPORTS + """
 def design_model():
     return pp.penguins_pipeline()
