@@ -9,11 +9,20 @@ tests they hold, not by how long they take).
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 # Parallelism comes from the xdist workers and the grader's own workers; math
 # libraries' threads on top of them only fight over the cores (10x slower here).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+def pytest_configure(config):
+    """Keep Hypothesis's example database (schemathesis runs on it) out of the repository."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "model-lifecycle-lab-hypothesis")
 
 # Each grades a class through the command line (minutes), then the browser's lab.
 LONGEST = ("tests/test_integrity.py", "tests/test_grading_cli.py",

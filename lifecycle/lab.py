@@ -354,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graded", type=Path, default=None,
                         help="instructor mode: a grading run's --out folder to show in the "
                         "formgrader (default: out/example-class, written by `make grade`)")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="where the Jupyter configuration goes (default .lab/, git-ignored)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     parser.add_argument("--dry-run", action="store_true", help="print the command and exit")
     args = parser.parse_args(argv)
@@ -365,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
             raise LabError(f"--graded {args.graded}: no gradebook.db there; give the --out "
                            "folder of `python -m autograder grade`.")
         launch = lab_command(args.port, args.mode, course_dir=args.course,
-                             open_browser=not args.no_browser, graded=graded)
+                             state_dir=args.state_dir, open_browser=not args.no_browser,
+                             graded=graded)
     except LabError as exc:
         print(f"make lab: {exc}", file=sys.stderr)
         return 2

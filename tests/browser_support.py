@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +23,10 @@ from lifecycle.lab import free_port, lab_command
 from tests.conftest import released_course
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+#: Screenshots for reviewers, outside the repository (running the tests writes nothing
+#: into it); ``$LIFECYCLE_SCREENSHOTS`` chooses another folder.
+SCREENSHOTS = Path(os.environ.get("LIFECYCLE_SCREENSHOTS")
+                   or Path(tempfile.gettempdir()) / "model-lifecycle-lab-screenshots")
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -4,7 +4,8 @@ The server runs through :func:`lifecycle.lab.lab_command` on a free loopback por
 serving a temporary copy of ``course/`` plus two copies of one lesson notebook in
 ``check/<lesson>/``: ``<name>-solved.ipynb`` (answer cells filled from ``solutions/``)
 and ``<name>-broken.ipynb`` (the same, but the last exercise left as the release stub).
-Screenshots go to ``artifacts/screenshots/`` for reviewers.
+Screenshots go to ``$TMPDIR/model-lifecycle-lab-screenshots/`` (or ``$LIFECYCLE_SCREENSHOTS``)
+for reviewers.
 
 Skipped, with the reason, when Playwright or Debian's ``chromium`` is missing.
 Choose the lesson with ``LIFECYCLE_BROWSER_LESSON=02_optimizers`` (default: the first

@@ -124,9 +124,10 @@ def test_dry_run_prints_the_command(tmp_path):
     assert run.returncode == 2 and "between 1 and 65535" in run.stderr
     port = lab.free_port()
     run = subprocess.run([sys.executable, "-m", "lifecycle.lab", "--port", str(port), "--dry-run",
-                          "--mode", "instructor"], capture_output=True, text=True, timeout=60,
-                         cwd=ROOT)
+                          "--mode", "instructor", "--state-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.returncode == 0, run.stderr
+    assert (tmp_path / "instructor" / "config" / "jupyter_server_config.json").is_file()
     assert "-m jupyterlab" in run.stdout and f"--ServerApp.root_dir={ROOT}" in run.stdout
 
 
