@@ -56,6 +56,12 @@ INSTRUCTOR_PLUGINS = (
 #: The plugin that puts the Validate button on the notebook toolbar.
 VALIDATE_PLUGIN = "@jupyter/nbgrader:validate-assignment"
 
+#: The Validate dialog shows lifecycle.validate's per-exercise summary: nbgrader's label
+#: "The following cell failed:" above it would not be true.
+VALIDATE_CSS = """.validation-failed > div > p { display: none; }
+.validation-failed > .jp-RenderedText:first-of-type pre { font-weight: bold; }
+"""
+
 #: nbgrader's server extensions behind the instructor's tools.
 INSTRUCTOR_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
@@ -253,12 +259,16 @@ def write_config(mode: str, state_dir: Path | None = None,
                 SETTING_OVERRIDES)
     # Server side: nbgrader's handlers.
     extensions = {name: not learner for name in INSTRUCTOR_SERVER_EXTENSIONS}
-    extensions["nbgrader.server_extensions.validate_assignment"] = True
+    # Validate answers per exercise (lifecycle.validate serves nbgrader's Validate URLs).
+    extensions["nbgrader.server_extensions.validate_assignment"] = False
+    extensions["lifecycle.validate"] = True
     # No news feed, no update check: nothing pops up on a learner's first start.
     _write_json(dirs["config"] / "jupyter_server_config.json",
                 {"ServerApp": {"jpserver_extensions": extensions},
-                 "LabApp": {"news_url": None,
+                 "LabApp": {"news_url": None, "custom_css": True,
                             "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}})
+    (dirs["config"] / "custom").mkdir(exist_ok=True)
+    (dirs["config"] / "custom" / "custom.css").write_text(VALIDATE_CSS)
     if not learner:
         # nbgrader's default exchange (/usr/local/share/nbgrader/exchange) needs root, and
         # the formgrader warns on every page without one. A folder of this machine lets an

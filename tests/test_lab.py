@@ -7,6 +7,8 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -56,7 +58,8 @@ def test_learner_config_hides_instructor_tools(tmp_path):
     assert lab.VALIDATE_PLUGIN not in disabled
     server = json.loads((dirs["config"] / "jupyter_server_config.json").read_text())
     ext = server["ServerApp"]["jpserver_extensions"]
-    assert ext["nbgrader.server_extensions.validate_assignment"] is True
+    assert ext["nbgrader.server_extensions.validate_assignment"] is False
+    assert ext["lifecycle.validate"] is True  # serves Validate's URLs, per exercise
     assert not any(ext[name] for name in lab.INSTRUCTOR_SERVER_EXTENSIONS)
     # No first-run pop-ups.
     assert server["LabApp"]["news_url"] is None
@@ -69,7 +72,10 @@ def test_instructor_config_shows_everything(tmp_path):
     page = json.loads((dirs["config"] / "labconfig" / "page_config.json").read_text())
     assert not any(page["disabledExtensions"].values())
     server = json.loads((dirs["config"] / "jupyter_server_config.json").read_text())
-    assert all(server["ServerApp"]["jpserver_extensions"].values())
+    extensions = server["ServerApp"]["jpserver_extensions"]
+    # Every nbgrader tool, with lifecycle.validate in place of nbgrader's Validate handler.
+    assert extensions.pop("nbgrader.server_extensions.validate_assignment") is False
+    assert all(extensions.values()) and extensions["lifecycle.validate"]
     # Release and Collect work on this machine (a local exchange the formgrader finds).
     exchange = json.loads((dirs["config"] / "nbgrader_config.json").read_text())["Exchange"]["root"]
     assert Path(exchange).is_dir() and Path(exchange).is_relative_to(tmp_path)
@@ -131,12 +137,26 @@ def test_dry_run_prints_the_command(tmp_path):
     assert "-m jupyterlab" in run.stdout and f"--ServerApp.root_dir={ROOT}" in run.stdout
 
 
+def _post(server, path: str, body: dict) -> int:
+    """HTTP status of ``POST path`` with a JSON body, authenticated by the server's token."""
+    request = urllib.request.Request(server.base + path, data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"token {server.token}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
 def test_servers_expose_the_right_nbgrader_handlers(tmp_path):
     """Learner: Validate only; instructor: the formgrader too."""
     course = copy_course(tmp_path / "course")
     with LabServer(course, tmp_path / "learner") as server:
         assert server.get("/api/status") == 200
         assert server.get("/nbgrader_version?version=0") == 200  # Validate's handler
+        assert _post(server, "/assignments/validate", {"path": "../../etc/passwd"}) == 400
+        assert _post(server, "/assignments/validate", {"path": "README.md"}) == 400
         assert server.get("/formgrader") == 404
         assert server.get("/courses") == 404
         assert server.get("/lab/tree/README.md") == 200
