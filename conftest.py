@@ -2,14 +2,16 @@
 
 Scopes (a module, a test class, a notebook) go to the two workers in the
 order of :func:`pytest_collection_modifyitems`, longest first, so that no long
-module is left to run alone at the end (``make test`` passes
+scope is left to run alone at the end (``make test`` passes
 ``--no-loadscope-reorder``: xdist would otherwise order scopes by how many
-tests they hold, not by how long they take).
+tests they hold, not by how long they take). At the end of the run the time of
+each solution notebook (all its cells, under nbval) is printed.
 """
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 # Parallelism comes from the xdist workers and the grader's own workers; math
@@ -18,24 +20,97 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
-def pytest_configure(config):
-    """Keep Hypothesis's example database (schemathesis runs on it) out of the repository."""
-    from hypothesis.configuration import set_hypothesis_home_dir
+# Seconds per xdist scope in a full `make test` (junit times summed per scope, 2-core
+# machine, December 2026), only for the order: longest first. A scope not listed (a
+# new module) is taken to be NEW_SCOPE seconds long, so it starts before the short
+# ones rather than last.
+SECONDS = {
+    "tests/test_grading_pipeline.py": 427,
+    "tests/test_grading_cli.py": 369,
+    "tests/test_corpus.py::TestL04Tuning": 317,
+    "tests/test_integrity.py": 171,
+    "tests/test_progress.py": 138,
+    "tests/test_isolation.py": 97,
+    "tests/test_browser.py": 78,
+    "tests/test_corpus.py::TestL06Monitoring": 65,
+    "tests/test_corpus.py::TestL02Optimizers": 60,
+    "tests/test_corpus.py::TestL01Preprocessing": 55,
+    "tests/test_sandbox.py": 46,
+    "tests/test_corpus.py::TestL05Deployment": 45,
+    "tests/test_release.py": 40,
+    "tests/test_corpus.py::TestL03Evaluation": 40,
+    "tests/test_lab.py": 33,
+    "tests/test_service.py": 22,
+    "solutions/05_deployment/deployment.ipynb": 18,
+    "tests/test_corpus.py::TestL07Compression": 15,
+    "solutions/07_compression/compression.ipynb": 14,
+    "tests/test_grader_units.py": 12,
+    "solutions/06_monitoring/monitoring.ipynb": 11,
+    "solutions/04_tuning/tuning.ipynb": 11,
+    "tests/test_lifecycle_monitoring.py": 9,
+    "solutions/02_optimizers/optimizers.ipynb": 8,
+    "solutions/03_evaluation/evaluation.ipynb": 6,
+    "solutions/01_preprocessing/preprocessing.ipynb": 6,
+    "tests/test_lifecycle_deploy.py": 4,
+    "tests/test_lifecycle_tuning.py": 3,
+    "tests/test_feedback.py": 2,
+    "tests/test_lifecycle_compression.py": 1,
+    "tests/test_lifecycle_evaluation.py": 1,
+    "tests/test_lifecycle_optim.py": 1,
+    "tests/test_lifecycle_preprocessing.py": 1,
+    "tests/test_notebook_metadata.py": 1,
+    "tests/test_datasets.py": 1,
+    "tests/test_corpus.py": 1,
+}
+NEW_SCOPE = 60
+NOTEBOOK_SCOPE = 15  # a solution notebook not listed yet (a new lesson)
 
-    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "model-lifecycle-lab-hypothesis")
 
-# Each grades a class through the command line (minutes), then the browser's lab.
-LONGEST = ("tests/test_integrity.py", "tests/test_grading_cli.py",
-           "tests/test_grading_pipeline.py", "tests/test_browser.py")
+def _scope(nodeid: str) -> str:
+    """The xdist ``loadscope`` unit of a test: its class, or else its module (or notebook)."""
+    return nodeid.rsplit("::", 1)[0]
 
 
-def _rank(item) -> int:
-    path = item.nodeid.split("::", 1)[0]
-    if path in LONGEST:
-        return LONGEST.index(path)
-    return len(LONGEST) + (not path.startswith("solutions/"))  # then the notebooks (nbval)
+def _seconds(item) -> float:
+    scope = _scope(item.nodeid)
+    if scope in SECONDS:
+        return SECONDS[scope]
+    return NOTEBOOK_SCOPE if scope.startswith("solutions/") else NEW_SCOPE
 
 
 def pytest_collection_modifyitems(config, items):
-    """Put the longest scopes first; each scope keeps its tests' order."""
-    items.sort(key=_rank)
+    """Put the longest scopes first; each scope keeps its tests' order (the sort is stable)."""
+    items.sort(key=lambda item: -_seconds(item))
+
+
+class NotebookTimes:
+    """Adds up each solution notebook's nbval items (setup, every cell, teardown) and prints them.
+
+    Registered in the process that reports (the xdist controller, or the only one).
+    """
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def pytest_runtest_logreport(self, report):
+        path, _, cell = report.nodeid.partition("::")
+        if path.startswith("solutions/") and path.endswith(".ipynb") and cell:
+            self.seconds[path] += report.duration
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.seconds:
+            return
+        terminalreporter.section("solution notebooks run top to bottom (nbval, kernel start included)")
+        for path, seconds in sorted(self.seconds.items()):
+            terminalreporter.write_line(f"{seconds:7.1f} s  {path}")
+        terminalreporter.write_line(f"{sum(self.seconds.values()):7.1f} s  all "
+                                    f"{len(self.seconds)} notebooks")
+
+
+def pytest_configure(config):
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    # Hypothesis's example database (schemathesis runs on it) stays out of the repository.
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "model-lifecycle-lab-hypothesis")
+    if not hasattr(config, "workerinput"):  # an xdist worker's reports go to the controller
+        config.pluginmanager.register(NotebookTimes(), "lifecycle-notebook-times")

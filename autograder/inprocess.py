@@ -82,18 +82,24 @@ class LessonRunner:
                 return cell.source
         raise KeyError(f"{self.path.name} has no answer cell {grade_id!r}")
 
-    def grade(self, replacements: dict[str, str] | None = None) -> dict[str, TestOutcome]:
+    def grade(self, replacements: dict[str, str] | None = None,
+              stop=None) -> dict[str, TestOutcome]:
         """Grade the notebook with some answer cells replaced.
 
         Parameters
         ----------
         replacements : dict of str to str, optional
             Answer cell ``grade_id`` to the source that replaces it.
+        stop : callable, optional
+            Called with the outcomes so far after each test cell; when it returns
+            True the remaining test cells are not run. Test cells run in notebook
+            order, so the outcomes so far are those of a full run: a check that
+            only needs some failures (or one) can stop as soon as it has them.
 
         Returns
         -------
         outcomes : dict of str to TestOutcome
-            By test cell ``grade_id``.
+            By test cell ``grade_id`` (only the cells run, with ``stop``).
         """
         replacements = dict(replacements or {})
         unknown = set(replacements) - {c.grade_id for c in self.lesson.answers}
@@ -118,6 +124,8 @@ class LessonRunner:
                     outcomes[cell.grade_id] = TestOutcome(cell.grade_id, False, 0.0, message)
                 else:
                     outcomes[cell.grade_id] = TestOutcome(cell.grade_id, True, cell.points)
+                if stop is not None and stop(outcomes):
+                    break
         finally:
             os.chdir(cwd)
             import matplotlib.pyplot as plt

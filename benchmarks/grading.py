@@ -1,8 +1,16 @@
-"""Benchmark: grading one class with plain ``nbgrader autograde`` and with ours, in one run.
+"""Benchmark: grading with plain ``nbgrader autograde`` and with ours, in one run.
 
-Builds a class (default 12 learners x lessons 01 and 02 = 24 notebooks; even
-learners submit the solutions, odd ones one or two of the corpus's wrong
-answers), then grades it
+Two classes are graded, each by both graders in the same run:
+
+``generated``
+    12 learners x lessons 01 and 02 = 24 notebooks (``--learners``): even
+    learners submit the solutions, odd ones one or two of the corpus's wrong
+    answers (``tests/corpus``), so scores differ between cells;
+``lessons``
+    the real lessons' solution notebooks, every lesson, 2 learners
+    (``--lesson-learners``): what a notebook of each lesson really costs.
+
+Each class is graded
 
 1. with plain nbgrader, as an instructor would without this repository's
    grader: a temporary nbgrader course (``source/<lesson>`` = a copy of
@@ -13,17 +21,24 @@ answers), then grades it
 2. with ``python -m autograder grade SUBMISSIONS --out OUT`` (timed end to end:
    start-up, gradebook, grading, feedback pages, report).
 
-It checks that both give every graded cell the same score, prints notebooks
-per minute of each and the ratio, and profiles where our per-notebook time
-goes (in-process, one notebook per lesson, phase by phase).
+For each it prints notebooks per minute of both, the ratio, and compares the
+score of every graded cell. Then:
+
+- where the time of one notebook goes, for a trivial and a heavy lesson
+  (``--profile-lessons``): interpreter start, imports, the sandboxes, the
+  learner's cells, the tests, writing the results, the gradebook;
+- a scaling table (``--scale 6,24,96``): generated classes of that many
+  notebooks graded by ours, seconds per notebook each (the gradebook, the
+  report and the state files must not make large classes slower per notebook).
 
 Usage::
 
-    .venv/bin/python benchmarks/grading.py [--learners 12] [--workers N] [--serial] [--keep DIR]
+    .venv/bin/python benchmarks/grading.py [--classes generated,lessons] [--learners 12]
+        [--lesson-learners 2] [--scale 6,24,96] [--workers N] [--serial] [--keep DIR]
 
 ``--serial`` also times ours with ``--workers 1`` (the per-notebook cost alone,
-without parallelism). Figures move with the machine's load: run it on a quiet
-machine, and compare the two rates of the same run.
+without parallelism). Figures move with the machine's load (printed): run it on a
+quiet machine, and compare the two rates of the same run.
 """
 from __future__ import annotations
 
@@ -44,11 +59,20 @@ if str(ROOT) not in sys.path:
 
 from examples.build_class import filled_release, write_notebook  # noqa: E402
 
-__all__ = ["build_class", "nbgrader_autograde", "ours", "compare", "profile_ours"]
+__all__ = ["build_class", "build_lessons_class", "nbgrader_autograde", "ours", "compare",
+           "profile_ours", "solutions", "startup_costs"]
 
 LESSONS = {"01_preprocessing": "solutions/01_preprocessing/preprocessing.ipynb",
            "02_optimizers": "solutions/02_optimizers/optimizers.ipynb"}
 BIN = Path(sys.executable).parent
+
+
+def solutions() -> dict[str, list[str]]:
+    """Every lesson's instructor notebooks, as paths from the repository root."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(ROOT.glob("solutions/[0-9][0-9]_*/*.ipynb")):
+        found.setdefault(path.parent.name, []).append(str(path.relative_to(ROOT)))
+    return found
 
 
 def _env() -> dict:
@@ -84,6 +108,23 @@ def build_class(folder: str | Path, learners: int = 12, lessons=tuple(LESSONS)) 
                     answers.update(wrong[(i // 2 + 1) % len(wrong)])
             write_notebook(folder, f"learner{i:02d}", lesson,
                            filled_release(LESSONS[lesson], answers), None)
+    return folder
+
+
+def build_lessons_class(folder: str | Path, learners: int = 2, lessons=None) -> Path:
+    """Every learner submits every lesson's solution (``learnerNN/<lesson>/<notebook>.ipynb``)."""
+    import nbformat
+
+    folder = Path(folder)
+    for lesson, notebooks in solutions().items():
+        if lessons and lesson not in lessons:
+            continue
+        for notebook in notebooks:
+            nb = filled_release(notebook)
+            for i in range(learners):
+                path = folder / f"learner{i:02d}" / lesson / Path(notebook).name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, str(path))
     return folder
 
 
@@ -226,7 +267,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
                         "gradebook: nbgrader GenerateAssignment": prepare})
         for lesson in lessons:
             path = next(Path(submissions).glob(f"*/{lesson}/*.ipynb"))
-            source = ROOT / LESSONS[lesson]
+            source = ROOT / "solutions" / lesson / f"{path.stem}.ipynb"
             job = Job(path.parent.parent.name, lesson, path.stem, str(path))
             timers.clear()
             start = time.perf_counter()
@@ -246,49 +287,134 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     return results
 
 
+def startup_costs(repeats: int = 3) -> dict:
+    """Seconds (best of ``repeats``) of a bare interpreter, and of one importing the grader."""
+    def best(code: str) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), check=True)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    bare = best("pass")
+    grader = best("import autograder.run, autograder.pipeline")
+    return {"interpreter start": bare, "grader imports": grader - bare}
+
+
+# How profile_ours's phases add up to the parts of a notebook's cost named in issue 20.
+PARTS = {
+    "sandbox (learner + test process start)": ("start learner process (fork in its sandbox)",
+                                               "start test process"),
+    "learner cells": ("learner cells",),
+    "tests": ("test cells (incl. test setup cells)",),
+    "writing results (read, sanitize, limits, feedback page)": (
+        "read + check the submission", "sanitize (nbgrader preprocessors)", "LimitOutput",
+        "feedback page (nbconvert)"),
+    "gradebook (nbgrader SaveAutoGrades)": ("save grades (nbgrader SaveAutoGrades)",),
+}
+
+
+def print_breakdown(subs: Path, lessons: list[str]) -> None:
+    """Where one notebook's time goes, per lesson, with the once-per-run costs beside it."""
+    start = startup_costs()
+    rows = profile_ours(subs, lessons)
+    once = rows.pop(0)
+    print("\nWhere the time goes (seconds; once per run, then one notebook per lesson, "
+          "in-process):")
+    print(f"  once per run: interpreter start {start['interpreter start']:.2f}, grader imports "
+          f"{start['grader imports']:.2f}, preload before forking "
+          f"{once['preload imports before forking']:.2f}, gradebook GenerateAssignment "
+          f"{once['gradebook: nbgrader GenerateAssignment']:.2f} ({len(lessons)} lessons)")
+    names = [row["notebook"] for row in rows]
+    print(f"  {'part':58s}" + "".join(f"{n.split('/')[0]:>18s}" for n in names))
+    for part, phases in PARTS.items():
+        print(f"  {part:58s}" + "".join(f"{sum(row.get(p, 0.0) for p in phases):18.2f}"
+                                        for row in rows))
+    print(f"  {'total':58s}" + "".join(f"{row['total']:18.2f}" for row in rows))
+
+
+def grade_both(name: str, subs: Path, lessons: list[str], base: Path, workers, serial: bool) -> int:
+    """Grade ``subs`` with nbgrader and with ours; print rates, ratio, per-cell comparison."""
+    n = _notebooks(subs)
+    print(f"\n[{name}] {n} notebooks ({len({p.parent.parent.name for p in subs.glob('*/*/*.ipynb')})} "
+          f"learners x {', '.join(lessons)}); load average {os.getloadavg()[0]:.1f}", flush=True)
+    t_nbg, s_nbg = nbgrader_autograde(subs, lessons, base / f"{name}-nbgrader")
+    print(f"  nbgrader autograde:    {t_nbg:7.1f} s  {n / t_nbg * 60:6.1f} notebooks/min",
+          flush=True)
+    t_ours, s_ours, _ = ours(subs, base / f"{name}-ours", workers)
+    print(f"  ours ({workers or os.cpu_count()} workers):       {t_ours:7.1f} s  "
+          f"{n / t_ours * 60:6.1f} notebooks/min", flush=True)
+    if serial:
+        t_one, s_one, _ = ours(subs, base / f"{name}-ours-serial", 1)
+        print(f"  ours (1 worker):       {t_one:7.1f} s  {n / t_one * 60:6.1f} notebooks/min"
+              f"  ({t_nbg / t_one:.2f}x nbgrader without parallelism)", flush=True)
+        assert not compare(s_ours, s_one), compare(s_ours, s_one)[:5]
+    print(f"  ratio: ours grades {t_nbg / t_ours:.2f}x as many notebooks per minute as nbgrader "
+          f"(issue 20's target: >= 5x)")
+    diffs = compare(s_nbg, s_ours)
+    print(f"  per-cell scores: {len(s_ours)} graded cells, "
+          + ("every one equal to nbgrader's" if not diffs else f"{len(diffs)} differ:"))
+    for line in diffs[:20]:
+        print("    " + line)
+    return len(diffs)
+
+
+def scaling(sizes: list[int], base: Path, workers) -> None:
+    """Grade generated classes of ``sizes`` notebooks (lessons 01 and 02); print s/notebook."""
+    print("\nScaling (ours, generated classes, lessons 01 and 02):")
+    print(f"  {'notebooks':>9s} {'seconds':>9s} {'s/notebook':>11s}")
+    for size in sizes:
+        subs = build_class(base / f"scale-{size}" / "submitted", max(1, size // len(LESSONS)))
+        n = _notebooks(subs)
+        seconds, _, _ = ours(subs, base / f"scale-{size}" / "out", workers)
+        print(f"  {n:9d} {seconds:9.1f} {seconds / n:11.2f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--learners", type=int, default=12)
+    parser.add_argument("--classes", default="generated,lessons",
+                        help="which classes to grade with both graders (comma-separated)")
+    parser.add_argument("--learners", type=int, default=12, help="generated class: learners")
+    parser.add_argument("--lesson-learners", type=int, default=2,
+                        help="class of the lessons' solutions: learners")
     parser.add_argument("--workers", type=int, default=None, help="ours: default all cores")
     parser.add_argument("--serial", action="store_true", help="also time ours with --workers 1")
-    parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--keep", help="keep the class and outputs in this folder")
+    parser.add_argument("--profile-lessons", default="01_preprocessing,04_tuning",
+                        help="a trivial and a heavy lesson for the breakdown ('' for none)")
+    parser.add_argument("--no-profile", action="store_true", help="same as --profile-lessons ''")
+    parser.add_argument("--scale", default="6,24,96",
+                        help="class sizes (notebooks) of the scaling table ('' for none)")
+    parser.add_argument("--keep", help="keep the classes and outputs in this folder")
     args = parser.parse_args(argv)
     if args.keep and Path(args.keep).exists() and any(Path(args.keep).iterdir()):
         parser.error(f"{args.keep} is not empty (a rerun would reuse its grading state)")
+    classes = [c for c in args.classes.split(",") if c]
+    unknown = set(classes) - {"generated", "lessons"}
+    if unknown:
+        parser.error(f"--classes: unknown {sorted(unknown)}; choose from generated, lessons")
+    profiled = [] if args.no_profile else [les for les in args.profile_lessons.split(",") if les]
+    missing = set(profiled) - set(solutions())
+    if missing:
+        parser.error(f"--profile-lessons: no lesson {sorted(missing)} under solutions/")
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
     try:
-        subs = build_class(base / "submitted", args.learners)
-        n = _notebooks(subs)
-        load = os.getloadavg()[0]
-        print(f"{n} notebooks ({args.learners} learners x {', '.join(LESSONS)}); "
-              f"{os.cpu_count()} cores, load average {load:.1f}", flush=True)
-        t_nbg, s_nbg = nbgrader_autograde(subs, list(LESSONS), base / "nbgrader")
-        print(f"nbgrader autograde:      {t_nbg:6.1f} s  {n / t_nbg * 60:6.1f} notebooks/min",
-              flush=True)
-        t_ours, s_ours, _ = ours(subs, base / "ours", args.workers)
-        print(f"ours ({args.workers or os.cpu_count()} workers):         {t_ours:6.1f} s  "
-              f"{n / t_ours * 60:6.1f} notebooks/min", flush=True)
-        if args.serial:
-            t_one, s_one, _ = ours(subs, base / "ours-serial", 1)
-            print(f"ours (1 worker):         {t_one:6.1f} s  {n / t_one * 60:6.1f} notebooks/min"
-                  f"  ({t_nbg / t_one:.2f}x nbgrader without parallelism)", flush=True)
-            assert not compare(s_ours, s_one), compare(s_ours, s_one)[:5]
-        ratio = t_nbg / t_ours
-        print(f"ratio: ours grades {ratio:.2f}x as many notebooks per minute as nbgrader "
-              f"(target >= 2x)")
-        diffs = compare(s_nbg, s_ours)
-        print(f"per-cell scores: {len(s_ours)} graded cells, "
-              + ("all equal to nbgrader's" if not diffs else f"{len(diffs)} differ:"))
-        for line in diffs[:20]:
-            print("  " + line)
-        if not args.no_profile:
-            print("\nWhere our time goes (one notebook per lesson, in-process, seconds):")
-            for row in profile_ours(subs):
-                print(f"  {row.pop('notebook')}")
-                for phase, seconds in row.items():
-                    print(f"    {phase:45s} {seconds:6.2f}")
-        return 1 if diffs else 0
+        differ = 0
+        if "generated" in classes:
+            subs = build_class(base / "generated" / "submitted", args.learners)
+            differ += grade_both("generated", subs, list(LESSONS), base, args.workers, args.serial)
+        if "lessons" in classes:
+            subs = build_lessons_class(base / "lessons" / "submitted", args.lesson_learners)
+            differ += grade_both("lessons", subs, list(solutions()), base, args.workers,
+                                 args.serial)
+        if profiled:
+            subs = build_lessons_class(base / "profile" / "submitted", 1, profiled)
+            print_breakdown(subs, profiled)
+        sizes = [int(x) for x in args.scale.split(",") if x]
+        if sizes:
+            scaling(sizes, base, args.workers)
+        return 1 if differ else 0
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -34,11 +34,13 @@ def release(tmp_path_factory):
     """A fresh ``make release`` of every lesson, made in a temporary folder."""
     out = tmp_path_factory.mktemp("release")
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
-    for lesson in LESSONS:
-        nbgrader = [PYTHON, "-m", "nbgrader", "generate_assignment", lesson, "--force",
-                    "--log-level=ERROR", f"--CourseDirectory.release_directory={out}",
-                    f"--db=sqlite:///{out}/gradebook.db"]
-        subprocess.run(nbgrader, cwd=ROOT, env=env, check=True, capture_output=True)
+    # One nbgrader process for every lesson (the Makefile's pattern, as nbgrader globs
+    # it): the same converter and settings as one call per lesson, without paying
+    # nbgrader's start-up and a new gradebook seven times.
+    nbgrader = [PYTHON, "-m", "nbgrader", "generate_assignment", "[0-9][0-9]_*", "--force",
+                "--log-level=ERROR", f"--CourseDirectory.release_directory={out}",
+                f"--db=sqlite:///{out}/gradebook.db"]
+    subprocess.run(nbgrader, cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
     return out
 
 
