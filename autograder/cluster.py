@@ -19,17 +19,21 @@ environment (the same repository and ``.venv``, checked by a fingerprint):
   page) comes back, at most :data:`MAX_RESULT_BYTES`, and the client saves it as
   the local pool's results are saved (``OUT/.state``, so reruns resume).
 
-Faults: Dask reschedules a task whose worker died; a task that was running on
+Faults: Dask reschedules a task whose worker died; a task that was assigned to
 ``distributed.scheduler.allowed-failures`` + 1 workers that died raises
-``KilledWorker`` and the notebook is graded ``killed``, as a local run grades
-one that broke its pool twice. A scheduler that cannot be reached, or is lost
+``KilledWorker``. The client then grades that notebook once more from scratch,
+and a second ``KilledWorker`` grades it ``killed``, as a local run does with a
+notebook that broke its pool twice: at most 2 x (allowed-failures + 1) tries. A scheduler that cannot be reached, or is lost
 for longer than ``distributed.comm.timeouts.connect``, raises
 :class:`ClusterError` naming its address; every notebook graded before is saved.
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures as cf
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -297,6 +301,23 @@ def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, in
     autograder.sandbox.ConfinementError
         A worker cannot confine as promised.
     """
+    with _quiet_dask():
+        return _grade_jobs(address, jobs, root, store, failed, progress, interrupted, settings)
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    """Keep Dask's own log (reconnection tracebacks) off the terminal; our errors say it."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, settings):
     from distributed import wait
     from distributed.scheduler import KilledWorker
 
@@ -320,29 +341,35 @@ def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, in
             bundle = lesson_bundle(root, lesson)
             bundles[lesson] = client.submit(_bundle, bundle, key=f"autograder-lesson-{lesson}-"
                                             f"{bundle['digest'][:16]}-{uuid.uuid4().hex[:8]}")
-        pending, running = list(reversed(jobs)), {}
+        pending, running, struck = list(reversed(jobs)), {}, set()
         lost_since = None
         while pending or running:
             if interrupted.is_set():
                 raise KeyboardInterrupt
-            # A window of tasks in flight: the submissions' bytes wait on the client, not
-            # all at once in the scheduler's memory.
-            window = 2 * max(threads, sum(client.nthreads().values()) if client.status == "running"
-                             else 0) + 2
-            while pending and len(running) < window:
-                job = pending.pop()
-                key = f"autograder-{job.learner}-{job.lesson}-{job.notebook}-{uuid.uuid4().hex[:8]}"
-                running[client.submit(grade_on_worker, _task(job, settings), bundles[job.lesson],
-                                      key=key, pure=False)] = job
+            # One notebook in flight per worker thread: Dask counts a worker's death against
+            # every task assigned to it, so a worker that dies takes only the notebook it
+            # was grading; and the submissions' bytes wait here, not in the scheduler's memory.
             try:
+                window = max(1, sum(client.nthreads().values()))
+                while pending and len(running) < window:
+                    job = pending[-1]
+                    key = (f"autograder-{job.learner}-{job.lesson}-{job.notebook}-"
+                           f"{uuid.uuid4().hex[:8]}")
+                    running[client.submit(grade_on_worker, _task(job, settings),
+                                          bundles[job.lesson], key=key, pure=False)] = job
+                    pending.pop()
                 with client.as_current():  # wait() takes the current client
                     done = wait(list(running), timeout=1, return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                done = set()
-            if client.status != "running":
+                connected = client.status == "running"
+            except TimeoutError:  # nothing finished within the second (an OSError: first)
+                done, connected = set(), client.status == "running"
+            except (OSError, asyncio.CancelledError, cf.CancelledError):
+                done, connected = set(), False  # the scheduler went away mid-call
+            if not connected:
                 lost_since = lost_since or time.monotonic()
                 if time.monotonic() - lost_since > lost_after:
                     raise ClusterError(f"lost the Dask scheduler at {address}")
+                time.sleep(0.5)
                 continue
             lost_since = None
             for future in done:
@@ -357,13 +384,22 @@ def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, in
                         outcome = result["outcome"]
                         outcome.job = job  # the client's paths, as a local run stores them
                         final = True
-                elif future.status == "cancelled":
+                elif future.status != "error":  # cancelled or lost with the scheduler
                     raise ClusterError(f"lost the Dask scheduler at {address}")
                 else:
                     error = future.exception()
                     if isinstance(error, (sandbox.ConfinementError, EnvironmentMismatch)):
                         raise error
                     if isinstance(error, KilledWorker):
+                        # As the local pool does with a notebook that broke it: once more, from
+                        # scratch; twice, ``killed``. Dask counts a death against every task
+                        # assigned to the dead worker, so a first KilledWorker may be a
+                        # bystander's; keyed per job: identical notebooks share a digest.
+                        ident = (job.learner, job.lesson, job.notebook)
+                        if ident not in struck:
+                            struck.add(ident)
+                            pending.append(job)
+                            continue
                         outcome = failed(job, CRASHED)
                     else:  # a grader bug on the worker: report, go on, regrade next run
                         outcome = failed(job, f"grader error: {error!r}")
