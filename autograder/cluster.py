@@ -46,7 +46,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from autograder import sandbox
 
 __all__ = ["ClusterError", "EnvironmentMismatch", "GraderPlugin", "grade_jobs", "fingerprint",
-           "lesson_bundle"]
+           "lesson_bundle", "reachable"]
 
 PLUGIN = "autograder"
 MAX_RESULT_BYTES = 64 << 20  # a graded notebook and its feedback page, together
@@ -241,6 +241,18 @@ def _connect(address: str):
             "address and that no firewall is in the way; nothing was graded.") from None
 
 
+def reachable(address: str) -> None:
+    """Fail fast, before any preparation, when no scheduler answers at ``address``.
+
+    Raises
+    ------
+    ClusterError
+        Naming the address and what to do.
+    """
+    with _quiet_dask():
+        _connect(address).close(timeout=5)
+
+
 def _dashboard(client) -> str:
     info = client.scheduler_info()
     if "dashboard" not in info.get("services", {}):
@@ -318,13 +330,17 @@ def _quiet_dask():
 
 
 def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, settings):
+    import dask
+    from dask.utils import parse_timedelta
     from distributed import wait
     from distributed.scheduler import KilledWorker
 
+    if not jobs:  # a rerun with everything saved needs no cluster
+        return [], {"confined": settings["confined"]}, 0
+    lost_after = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
     client = _connect(address)
     states, measured, graded = [], {}, 0
     try:
-        lost_after = float(client._timeout or 30)
         try:
             client.wait_for_workers(1, timeout=lost_after)
         except TimeoutError:

@@ -290,6 +290,10 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     """
     start = time.monotonic()
     limits = limits or Limits()
+    if scheduler:
+        from autograder import cluster
+
+        cluster.reachable(scheduler)  # before minutes of preparation, not after
     # On a cluster, learner code runs on the workers: each measures its own confinement.
     measured = None if scheduler else confinement.check(confined, tree_cap, [out, submissions])
     workers = workers or os.cpu_count() or 1

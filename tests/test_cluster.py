@@ -1,12 +1,15 @@
 """Grading on a real Dask cluster: ``dask scheduler`` and two ``dask worker`` processes on loopback.
 
 One cluster for the module (free ports, each worker under a nanny that restarts it,
-``allowed-failures`` 1 so that a notebook whose worker dies twice is ``killed``):
+``allowed-failures`` 1: a notebook whose worker dies twice raises Dask's KilledWorker,
+and the client grades it once more before it is ``killed``), one class of three
+learners of lesson 02, graded locally once:
 
 - a cluster run, interrupted once (Ctrl-C) and resumed, writes what a local run of the same
   class writes: scores, grades, feedback pages, graded notebooks, the report;
 - a worker killed in the middle of a notebook: the notebook is graded again elsewhere,
-  once; a notebook whose worker is killed every time is graded ``killed``;
+  in full, once; a notebook whose worker is killed every time is graded ``killed``
+  after four deaths, not retried without end;
 - an address where no scheduler listens, and a scheduler lost mid-run: a clear error
   naming the address, and what was graded is kept.
 
@@ -236,16 +239,13 @@ def test_a_worker_killed_mid_notebook_has_it_graded_again_elsewhere_once(cluster
                                                                           tmp_path):
     subs = tmp_path / "submitted"
     shutil.copytree(klass / "learner00" / LESSON, subs / "victim" / LESSON)
-    shutil.copytree(klass / "learner01" / LESSON, subs / "learner01" / LESSON)
     run, kills = _kill_while_grading(cluster, "victim", 1, subs, tmp_path / "out")
     assert run.returncode == 0, run.stderr[-3000:]
     assert kills == 1, run.stderr[-2000:]
     rows = _rows(tmp_path / "out" / "scores.csv")[1:]
-    expected = {"victim": [r[1:] for r in _rows(local / "scores.csv") if r[0] == "learner00"],
-                "learner01": [r[1:] for r in _rows(local / "scores.csv") if r[0] == "learner01"]}
-    assert {k: [r[1:] for r in rows if r[0] == k] for k in expected} == expected
-    assert len(rows) == sum(map(len, expected.values()))  # nothing counted twice
-    assert len(re.findall(r"^graded \d+/2 ", run.stderr, re.M)) == 2
+    expected = [r[1:] for r in _rows(local / "scores.csv") if r[0] == "learner00"]
+    assert [r[1:] for r in rows] == expected  # graded again, in full, once
+    assert len(re.findall(r"^graded \d+/1 ", run.stderr, re.M)) == 1  # nothing counted twice
 
 
 def test_a_notebook_whose_worker_keeps_dying_is_graded_killed_after_two_tries(cluster, klass,
