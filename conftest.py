@@ -15,9 +15,10 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-# Each grades a class through the command line (minutes), then the browser's lab.
+# Each grades a class through the command line (minutes; test_cluster.py on a real Dask
+# cluster), then the browser's lab.
 LONGEST = ("tests/test_integrity.py", "tests/test_grading_cli.py",
-           "tests/test_grading_pipeline.py", "tests/test_browser.py")
+           "tests/test_grading_pipeline.py", "tests/test_cluster.py", "tests/test_browser.py")
 
 
 def _rank(item) -> int:
