@@ -123,6 +123,9 @@ class GraderPlugin(WorkerPlugin):
     """
 
     name = PLUGIN
+    # Registered again by each run (and each client of a shared cluster): keep the one a
+    # worker has, with its lock, its prepared lessons and its measured confinement.
+    idempotent = True
 
     def setup(self, worker) -> None:
         import sys
