@@ -66,6 +66,7 @@ benchmark: setup
 	$(PY) benchmarks/grading.py
 	$(PY) benchmarks/service.py
 	$(PY) benchmarks/drift.py
+	$(PY) benchmarks/scaling.py
 
 clean:
 	rm -rf out artifacts .pytest_cache

@@ -26,6 +26,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # ones rather than last.
 SECONDS = {
     "tests/test_grading_pipeline.py": 427,
+    "tests/test_cluster.py": 420,  # a real Dask scheduler and two workers (measured loaded)
     "tests/test_grading_cli.py": 369,
     "tests/test_corpus.py::TestL04Tuning": 317,
     "tests/test_integrity.py": 171,

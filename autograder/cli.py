@@ -1,5 +1,5 @@
 """Command line: ``python -m autograder grade SUBMISSIONS --out OUT [--lesson ID ...] [--workers N]
-[--unconfined]``."""
+[--scheduler ADDRESS] [--unconfined]``."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="grade only this lesson (repeatable); default: all found")
     grade.add_argument("--workers", type=int, default=None,
                        help="notebooks graded at once (default: number of cores)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the running Dask cluster of this scheduler (tcp://HOST:PORT) "
+                       "instead of this machine, each notebook confined on its worker as here "
+                       "(see docs/instructor.md)")
     grade.add_argument("--cell-timeout", type=float, default=None,
                        help="seconds per cell or test (default: Execute.timeout in "
                        "nbgrader_config.py)")
@@ -90,14 +94,27 @@ def main(argv: list[str] | None = None) -> int:
     if out == subs or out.startswith(subs + os.sep):
         parser.error(f"--out {args.out} is inside {args.submissions}, where it would be read as a "
                      "learner's submission; put it elsewhere (e.g. --out out/01)")
+    stops: tuple = ()  # the cluster's faults, when grading on one
+    if args.scheduler is not None:
+        if not re.match(r"^[a-z]+://[^\s/]+:\d+$", args.scheduler):
+            parser.error(f"--scheduler {args.scheduler!r}: give the Dask scheduler's address as "
+                         "tcp://HOST:PORT (dask scheduler prints it)")
+        if args.workers is not None:
+            parser.error("--workers does not apply with --scheduler: the cluster's workers grade")
+        from autograder.cluster import ClusterError, EnvironmentMismatch
+
+        stops = (ClusterError, EnvironmentMismatch)
     limits = Limits(args.cell_timeout or _configured_cell_timeout(), args.notebook_timeout, args.memory_mb)
     try:
         summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
                               quiet=args.quiet, due=args.due, confined=not args.unconfined,
-                              tree_cap=not args.without_tree_cap)
+                              tree_cap=not args.without_tree_cap, scheduler=args.scheduler)
     except ConfinementError as error:
         print(f"Refusing to grade: {error}", file=sys.stderr)
         return 2
+    except stops as error:
+        print(f"Grading stopped: {error}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print(f"\nInterrupted. Every notebook graded so far is saved in {args.out}; run the same "
               "command again to grade the rest.", file=sys.stderr)

@@ -218,6 +218,20 @@ def _run_pools(jobs, out, config, workers, progress, interrupted) -> list[dict]:
     return states
 
 
+def _grade_on_cluster(address, jobs, out, config, progress, tree_cap):
+    """Grade ``jobs`` on the Dask cluster at ``address``, saved as :func:`_run_pools` saves."""
+    from autograder import cluster
+
+    def failed(job, why):
+        return _failed_outcome(job, _SHARED["lessons"][(job.lesson, job.notebook)][0], why)
+
+    settings = {"limits": _SHARED["limits"], "confined": _SHARED["confined"],
+                "tree_cap": tree_cap, "preload": _SHARED["preload"]}
+    with _interrupt_flag() as interrupted:
+        return cluster.grade_jobs(address, jobs, ROOT, lambda o, final: _store(out, config, o, final),
+                                  failed, progress, interrupted, settings)
+
+
 def _write_scores(path: Path, states: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -234,7 +248,7 @@ def _write_scores(path: Path, states: list[dict]) -> None:
 def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                 workers: int | None = None, limits: Limits | None = None,
                 quiet: bool = False, due: str | None = None, confined: bool = True,
-                tree_cap: bool = True) -> dict:
+                tree_cap: bool = True, scheduler: str | None = None) -> dict:
     """Grade every notebook under ``submissions`` and write ``out``.
 
     Parameters
@@ -257,11 +271,17 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         Run learner code and tests in their sandboxes (False: ``--unconfined``).
     tree_cap : bool
         Require the cap on each notebook's process tree (False: ``--without-tree-cap``).
+    scheduler : str, optional
+        A Dask scheduler's address (``--scheduler``): grade on its workers
+        (:mod:`autograder.cluster`), each confined as here, instead of on this machine.
 
     Raises
     ------
     autograder.sandbox.ConfinementError
-        Before anything is graded, if the promised confinement cannot be applied.
+        Before anything is graded, if the promised confinement cannot be applied
+        (with ``scheduler``: as soon as a worker finds it cannot).
+    autograder.cluster.ClusterError
+        With ``scheduler``: it cannot be reached or was lost (what was graded is saved).
 
     Returns
     -------
@@ -270,7 +290,12 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     """
     start = time.monotonic()
     limits = limits or Limits()
-    measured = confinement.check(confined, tree_cap, [out, submissions])
+    if scheduler:
+        from autograder import cluster
+
+        cluster.reachable(scheduler)  # before minutes of preparation, not after
+    # On a cluster, learner code runs on the workers: each measures its own confinement.
+    measured = None if scheduler else confinement.check(confined, tree_cap, [out, submissions])
     workers = workers or os.cpu_count() or 1
     out_path = Path(out).resolve()
     out_path.mkdir(parents=True, exist_ok=True)
@@ -300,9 +325,15 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     progress = Progress(len(todo), quiet=quiet)
     progress.note(f"{_count(len(jobs), 'notebook')} from {_count(len(found), 'learner')} in "
                   f"{_count(len(lessons), 'lesson')}; {len(reused)} unchanged since the last run, "
-                  f"{len(todo)} to grade with {_count(workers, 'worker')}")
+                  f"{len(todo)} to grade " + (f"on {scheduler}" if scheduler
+                                              else f"with {_count(workers, 'worker')}"))
     _preload()
-    states = reused + _grade_all(todo, out_path, config, workers, progress)
+    if scheduler:
+        graded, measured, workers = _grade_on_cluster(scheduler, todo, out_path, config,
+                                                      progress, tree_cap)
+    else:
+        graded = _grade_all(todo, out_path, config, workers, progress)
+    states = reused + graded
     progress.done()
     _write_scores(out_path / "scores.csv", states)
     gradebook.export_grades(config, str(out_path / "grades.csv"))
