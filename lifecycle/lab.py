@@ -53,6 +53,11 @@ INSTRUCTOR_PLUGINS = (
     "@jupyter/nbgrader:assignment-list",
     "@jupyter/nbgrader:menu",
 )
+#: The Assignments tab (fetch, submit, feedback): a learner's on the workshop's hub.
+ASSIGNMENTS_PLUGIN = "@jupyter/nbgrader:assignment-list"
+ASSIGNMENTS_SERVER_EXTENSION = "nbgrader.server_extensions.assignment_list"
+#: nbgrader's course id (``nbgrader_config.py``), which the exchange files lessons under.
+COURSE_ID = "model-lifecycle-lab"
 #: The plugin that puts the Validate button on the notebook toolbar.
 VALIDATE_PLUGIN = "@jupyter/nbgrader:validate-assignment"
 
@@ -219,7 +224,8 @@ def graded_class(out: Path) -> dict | None:
 
 
 def write_config(mode: str, state_dir: Path | None = None,
-                 graded: Path | None = None) -> dict[str, Path]:
+                 graded: Path | None = None, *, exchange: Path | None = None,
+                 assignments: bool = False, course: dict | None = None) -> dict[str, Path]:
     """Write the Jupyter configuration of ``mode`` under ``state_dir/mode``.
 
     Parameters
@@ -230,6 +236,14 @@ def write_config(mode: str, state_dir: Path | None = None,
         Parent folder; ``<repository>/.lab`` (git-ignored) by default.
     graded : pathlib.Path, optional
         Instructor mode: a grading run's output folder, shown in the formgrader.
+    exchange : pathlib.Path, optional
+        The nbgrader exchange (``make hub``'s shared folder); by default instructor mode
+        gets a private one under ``state_dir`` and learner mode none.
+    assignments : bool, default=False
+        Learner mode: also switch on nbgrader's Assignments tab (fetch, submit, fetch
+        feedback), as on the workshop's hub.
+    course : dict, optional
+        Instructor mode: ``CourseDirectory`` settings to use instead of ``graded``'s.
 
     Returns
     -------
@@ -247,6 +261,8 @@ def write_config(mode: str, state_dir: Path | None = None,
     learner = mode == "learner"
     # Browser side: which JupyterLab plugins load.
     disabled = {plugin: learner for plugin in INSTRUCTOR_PLUGINS}
+    if learner and assignments:
+        disabled[ASSIGNMENTS_PLUGIN] = False
     _write_json(dirs["config"] / "labconfig" / "page_config.json",
                 {"disabledExtensions": disabled})
     _write_json(dirs["config"] / "labconfig" / "default_setting_overrides.json",
@@ -254,19 +270,27 @@ def write_config(mode: str, state_dir: Path | None = None,
     # Server side: nbgrader's handlers.
     extensions = {name: not learner for name in INSTRUCTOR_SERVER_EXTENSIONS}
     extensions["nbgrader.server_extensions.validate_assignment"] = True
+    if learner and assignments:
+        extensions[ASSIGNMENTS_SERVER_EXTENSION] = True
     # No news feed, no update check: nothing pops up on a learner's first start.
     _write_json(dirs["config"] / "jupyter_server_config.json",
                 {"ServerApp": {"jpserver_extensions": extensions},
                  "LabApp": {"news_url": None,
                             "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}})
+    if learner and exchange is not None:
+        _write_json(dirs["config"] / "nbgrader_config.json",
+                    {"Exchange": {"root": str(exchange)},
+                     "CourseDirectory": {"course_id": COURSE_ID}})
     if not learner:
         # nbgrader's default exchange (/usr/local/share/nbgrader/exchange) needs root, and
         # the formgrader warns on every page without one. A folder of this machine lets an
         # instructor try Release and Collect; a hub's nbgrader_config.py overrides it.
-        exchange = base / "exchange"
-        exchange.mkdir(exist_ok=True)
+        if exchange is None:
+            exchange = base / "exchange"
+            exchange.mkdir(exist_ok=True)
         nbgrader = {"Exchange": {"root": str(exchange)}}
-        course = graded_class(graded) if graded is not None else None
+        if course is None:
+            course = graded_class(graded) if graded is not None else None
         if course:  # the formgrader lists this class's submissions and scores
             nbgrader["CourseDirectory"] = course
         _write_json(dirs["config"] / "nbgrader_config.json", nbgrader)
