@@ -155,6 +155,9 @@ def check_port(port: int, host: str = "127.0.0.1") -> None:
     if not 0 < port < 65536:
         raise LabError(f"--port must be between 1 and 65535, not {port}.")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers themselves bind: a port left in TIME_WAIT by a server just
+        # stopped (Ctrl-C, then the same command again) is free, a listening one is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -262,7 +265,10 @@ def write_config(mode: str, state_dir: Path | None = None,
     # Browser side: which JupyterLab plugins load.
     disabled = {plugin: learner for plugin in INSTRUCTOR_PLUGINS}
     if learner and assignments:
+        # The Nbgrader menu opens the Assignments tab; its other entries stay hidden, their
+        # plugins being off (a menu item of an unregistered command is not shown).
         disabled[ASSIGNMENTS_PLUGIN] = False
+        disabled["@jupyter/nbgrader:menu"] = False
     _write_json(dirs["config"] / "labconfig" / "page_config.json",
                 {"disabledExtensions": disabled})
     _write_json(dirs["config"] / "labconfig" / "default_setting_overrides.json",

@@ -139,13 +139,15 @@ class HubUser:
             return []
         return [item["name"] for item in reply.json()["content"]]
 
-    def feedback(self, lesson: str, wait: float = 120.0, poll: float = 1.0) -> dict[str, str]:
-        """Fetch feedback until it is there (at most ``wait`` s): ``{notebook: html}``."""
+    def feedback(self, lesson: str, wait: float = 120.0, poll: float = 1.0,
+                 submissions: int = 1) -> dict[str, str]:
+        """Fetch feedback until that of the ``submissions``-th submission is there (at most
+        ``wait`` s); return the latest: ``{notebook: html}``."""
         deadline = time.monotonic() + wait
         while True:
             self.fetch_feedback(lesson)
             stamps = self.list_dir(f"{lesson}/feedback")
-            if stamps:
+            if len(stamps) >= submissions:
                 latest = sorted(stamps)[-1]
                 return {name[:-5]: self.get_file(f"{lesson}/feedback/{latest}/{name}")
                         for name in self.list_dir(f"{lesson}/feedback/{latest}")

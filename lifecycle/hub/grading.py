@@ -64,6 +64,10 @@ class GradingService:
     # -- one round ---------------------------------------------------------------------
     def next_batch(self) -> list[Submission]:
         """The oldest pending submission of each (learner, lesson); refusals are recorded."""
+        if self.course.is_dir() and not (self.course / "feedback").is_dir():
+            # Learners' Fetch Feedback fails loudly until the folder exists: make it early.
+            (self.course / "feedback").mkdir()
+            os.chmod(self.course / "feedback", 0o711)
         todo, rejected = pending(self.course / "inbound", self.layout.queue, self.lessons)
         for record in rejected:
             LOG.warning("not grading %s: %s", record["key"], record["why"])
