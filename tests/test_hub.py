@@ -76,25 +76,98 @@ def _nb_json(nb) -> dict:
     return json.loads(nbformat.writes(nb))
 
 
+class BrowserLearner:
+    """One learner's way in Chromium: the hub's login form, the Nbgrader menu's Assignment
+    List, its Fetch, Submit and Fetch Feedback buttons (the browser tests' Chromium)."""
+
+    def __init__(self, pw, hub, user: HubUser):
+        from tests.browser_support import CHROMIUM_ARGS, SCREENSHOTS, chromium_path
+
+        self.shots = SCREENSHOTS
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
+                                          args=CHROMIUM_ARGS)
+        self.page = self.browser.new_page(viewport={"width": 1400, "height": 900})
+        self.page.set_default_timeout(WAIT * 1000)
+        page = self.page
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", user.name)
+        page.fill("#password_input", hub.password(user.name))
+        page.click("#login_submit")
+        page.wait_for_selector("#jp-main-dock-panel", state="visible")
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+        self.lists = page.locator("#nbgrader-assignment-list")
+
+    def click(self, list_id: str, button: str) -> None:
+        self.page.locator(f"#{list_id}").get_by_role("button", name=button).first.click()
+
+    def fetch(self) -> None:
+        self.click("released_assignments_list", "Fetch")
+        self.page.locator("#fetched_assignments_list", has_text=LESSON).wait_for()
+
+    def submit(self) -> None:
+        self.click("fetched_assignments_list", "Submit")
+        self.page.locator("#submitted_assignments_list", has_text=LESSON).wait_for()
+
+    def wait_feedback(self) -> None:
+        """Fetch Feedback until the list offers '(view feedback)' (bounded by WAIT)."""
+        import time
+
+        deadline = time.monotonic() + WAIT
+        seen = self.page.locator("#submitted_assignments_list", has_text="view feedback")
+        while not seen.count():
+            assert time.monotonic() < deadline, "no feedback in the browser in time"
+            self.click("submitted_assignments_list", "Fetch Feedback")
+            self.page.wait_for_timeout(2000)
+        self.page.screenshot(path=str(self.shots / "hub-learner-feedback.png"))
+
+    def close(self) -> None:
+        self.browser.close()
+
+
 @pytest.fixture(scope="module")
-def submitted(learners):
-    """Each learner fetches the lesson, saves their version and submits it."""
+def submitted(hub, learners):
+    """Each learner fetches the lesson, saves their version and submits it; the correct
+    one does it in Chromium when there is one (as the browser tests, skipped without)."""
+    from tests.browser_support import missing_browser_reason
+
     answers = [c.metadata["nbgrader"]["grade_id"] for c in filled(LESSON, STEM).cells
                if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
     versions = {"ok": filled(LESSON, STEM), "wrong": filled(LESSON, STEM, keep_stub=answers[:1])}
-    for role, user in learners.items():
-        listing = user.fetch(LESSON)
-        assert any(a["assignment_id"] == LESSON and a["status"] == "fetched"
-                   for a in listing["value"]), listing
-        path = f"{LESSON}/{STEM}.ipynb"
-        if role == "broken":
-            reply = user.server("PUT", f"/api/contents/{path}", data=json.dumps(
-                {"type": "file", "format": "text", "content": "{ this is not a notebook"}))
-            assert reply.status_code in (200, 201), reply.text
-        else:
-            user.put_notebook(path, _nb_json(versions[role]))
-        user.submit(LESSON)
-    return {role: user.feedback(LESSON, wait=WAIT) for role, user in learners.items()}
+    path = f"{LESSON}/{STEM}.ipynb"
+    pw = browser = None
+    if missing_browser_reason() is None:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
+    try:
+        for role, user in learners.items():
+            if role == "ok" and pw is not None:
+                browser = BrowserLearner(pw, hub, user)
+                browser.fetch()
+            else:
+                listing = user.fetch(LESSON)
+                assert any(a["assignment_id"] == LESSON and a["status"] == "fetched"
+                           for a in listing["value"]), listing
+            if role == "broken":
+                reply = user.server("PUT", f"/api/contents/{path}", data=json.dumps(
+                    {"type": "file", "format": "text", "content": "{ this is not a notebook"}))
+                assert reply.status_code in (200, 201), reply.text
+            else:  # the learner's answers, saved as the editor's Save does
+                user.put_notebook(path, _nb_json(versions[role]))
+            if browser is not None and role == "ok":
+                browser.submit()
+            else:
+                user.submit(LESSON)
+        if browser is not None:
+            browser.wait_feedback()
+        return {role: user.feedback(LESSON, wait=WAIT) for role, user in learners.items()}
+    finally:
+        if browser is not None:
+            browser.close()
+        if pw is not None:
+            pw.stop()
 
 
 def test_each_learner_reads_the_right_feedback(submitted):
