@@ -41,7 +41,13 @@ LESSON, STEM = "01_preprocessing", "preprocessing"
 
 
 def _tree_cpu(proc: psutil.Process) -> float:
-    total = 0.0
+    """CPU seconds of ``proc``, its running children and its children that have exited
+    (the grading runs)."""
+    try:
+        t = proc.cpu_times()
+        total = t.children_user + t.children_system
+    except psutil.Error:
+        total = 0.0
     for p in [proc, *proc.children(recursive=True)]:
         try:
             t = p.cpu_times()
@@ -112,6 +118,7 @@ def run(learners: int, spread: float, seed: int = 0) -> dict:
         with ThreadPoolExecutor(len(users)) as pool:
             times = list(pool.map(learner, zip(users, offsets, strict=True)))
         wall = time.monotonic() - start
+        grading_cpu = (_tree_cpu(grading) if grading else 0.0) - cpu0["grading"]
         cpu1 = {"hub": sum(hub_proc.cpu_times()[:2]),
                 "proxy": sum(proxy.cpu_times()[:2]) if proxy else 0.0}
         waits = [done - sent for sent, done in times]
@@ -131,8 +138,8 @@ def run(learners: int, spread: float, seed: int = 0) -> dict:
             "hub_cpu_seconds": round(cpu1["hub"] - cpu0["hub"], 1),
             "proxy_cpu_seconds": round(cpu1["proxy"] - cpu0["proxy"], 1),
             "hub_cpu_share_of_one_core": round((cpu1["hub"] - cpu0["hub"]) / wall, 3),
-            "grading_cpu_seconds": round((_tree_cpu(grading) if grading else 0.0)
-                                         - cpu0["grading"], 1),
+            "grading_cpu_seconds": round(grading_cpu, 1),
+            "grading_cpu_seconds_per_notebook": round(grading_cpu / len(users), 1),
         }
     finally:
         hub.stop()

@@ -189,6 +189,12 @@ def test_instructor_exports_grades_and_sees_the_live_view(hub, instructor, learn
     assert set(rows) >= set(names.values())
     score = {role: float(rows[name]["raw_score"]) for role, name in names.items()}
     assert score["ok"] > score["wrong"] > score["broken"] == 0
+    # The formgrader (instructor's JupyterLab) shows the same grades from the gradebook.
+    reply = instructor.server("GET", f"/formgrader/api/submissions/{LESSON}")
+    assert reply.status_code == 200, reply.text[:300]
+    graded = {s["student"]: s for s in reply.json()}
+    assert graded[names["ok"]]["score"] == graded[names["ok"]]["max_score"] > 0
+    assert graded[names["broken"]]["score"] == 0
     page = instructor.service("")
     assert page.status_code == 200 and "Workshop live view" in page.text
     assert all(name in page.text for name in names.values())

@@ -74,7 +74,12 @@ class GradingService:
             LOG.warning("not grading %s: %s", record["key"], record["why"])
             mark_done(self.layout.queue, record["key"], dict(record, at=time.time()))
         batch, seen = [], set()
+        # At most two notebooks per worker in one run: a learner who submits during a run
+        # waits for that run only, not for a whole room's (see docs/instructor.md, Sizing).
+        limit = 2 * (self.workers or os.cpu_count() or 1)
         for sub in todo:
+            if len(batch) >= limit:
+                break
             if (sub.learner, sub.lesson) not in seen:
                 seen.add((sub.learner, sub.lesson))
                 batch.append(sub)
