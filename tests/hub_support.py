@@ -113,7 +113,9 @@ class HubProcess:
 
     def stop(self) -> None:
         """Stop the hub, then remove its accounts, homes and state."""
-        self.interrupt()
+        clean = self.interrupt() == 0
         self.kill_leftovers()
         remove_accounts(list(self.names.values()))
         shutil.rmtree(self.state, ignore_errors=True)
+        if clean:  # a hub that did not stop cleanly leaves its log for a look
+            self.log_path.unlink(missing_ok=True)
