@@ -199,8 +199,12 @@ def test_instructor_exports_grades_and_sees_the_live_view(hub, instructor, learn
     page = instructor.service("")
     assert page.status_code == 200 and "Workshop live view" in page.text
     assert all(name in page.text for name in names.values())
+    report = instructor.service("report/report.html")
+    assert report.status_code == 200 and names["wrong"] in report.text
+    assert instructor.service("report/../../accounts/accounts.json").status_code in (403, 404)
     # A learner may not open the instructor's pages.
-    assert learners["ok"].service("grades.csv").status_code in (401, 403)
+    for path in ("grades.csv", "report/report.html", ""):
+        assert learners["ok"].service(path).status_code in (401, 403), path
 
 
 def test_no_learner_can_reach_another_learners_files(hub, learners, submitted):

@@ -14,7 +14,8 @@ nbgrader's ``release_feedback`` gives it, where the learner's *Fetch Feedback* f
 Grades go into ``grading/graded/gradebook.db``, which the instructor's formgrader shows.
 
 The same process serves the instructor's live view (:mod:`lifecycle.hub.live`),
-``grades.csv`` and a JSON status, to the instructor only (hub OAuth).
+``grades.csv``, ``scores.csv``, the class report (``report/``, rewritten by every grading
+run) and a JSON status, to the instructor only (hub OAuth).
 """
 from __future__ import annotations
 
@@ -212,8 +213,17 @@ def _app(service: GradingService, prefix: str):
             self.set_header("Content-Disposition", f"attachment; filename={name}")
             self.write(path.read_bytes())
 
+    class Report(HubOAuthenticated, web.StaticFileHandler):
+        """The grader's class report and the feedback pages it links (under graded/)."""
+
+        @web.authenticated
+        async def get(self, path, include_body=True):
+            return await super().get(path, include_body)
+
     return web.Application([
         (prefix, Page),
+        (prefix + r"report/(.*)", Report, {"path": str(service.layout.graded),
+                                           "default_filename": "report.html"}),
         (prefix + "api/status", Status),
         (prefix + r"(grades\.csv|scores\.csv)", Csv),
         (prefix + "oauth_callback", HubOAuthCallbackHandler),

@@ -91,7 +91,8 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}.bad{{backgroun
 <h1>Workshop live view</h1>
 <p class="note">{len(snap['learners'])} learners · {snap['pending']} submissions queued ·
 {snap['grading']} being graded · refreshes every {REFRESH_SECONDS} s ·
-<a href="grades.csv">grades.csv</a> · <a href="scores.csv">scores.csv</a></p>"""]
+<a href="grades.csv">grades.csv</a> · <a href="scores.csv">scores.csv</a> ·
+<a href="report/report.html">class report</a></p>"""]
     if snap.get("last_error"):
         parts.append(f"<p class='bad'>Grading problem: {_e(snap['last_error'][:500])}</p>")
     parts.append("<h2>Lessons</h2><table><tr><th>lesson</th><th>fetched</th><th>submitted</th>"
