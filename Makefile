@@ -8,13 +8,16 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 MODE   ?= learner
+HUB_PORT ?= 8000
+# JupyterHub's proxy, from npm, installed into the venv's folder (rm -rf .venv resets it).
+PROXY  := $(VENV)/node/node_modules/.bin/configurable-http-proxy
 LESSONS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 
 # nbgrader calls `alembic` by name: keep the venv's tools first on PATH.
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab test release grade lint format benchmark clean
+.PHONY: setup hub-setup hub lab test release grade lint format benchmark clean
 
 setup: $(STAMP)
 
@@ -26,10 +29,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+hub-setup: setup $(PROXY)
+
+$(PROXY): lifecycle/hub/proxy/package.json lifecycle/hub/proxy/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make hub needs npm and Node.js 20 or newer: apt-get install nodejs npm"; exit 1; }
+	mkdir -p $(VENV)/node
+	cp lifecycle/hub/proxy/package.json lifecycle/hub/proxy/package-lock.json $(VENV)/node/
+	cd $(VENV)/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The workshop's JupyterHub (docs/instructor.md): make hub [CLASS=class.txt] [HUB_PORT=8000]
+hub: hub-setup
+	$(PY) -m lifecycle.hub --port $(HUB_PORT) $(if $(CLASS),--class $(CLASS)) $(if $(HUB_IP),--ip $(HUB_IP))
+
 lab: setup
 	$(PY) -m lifecycle.lab --port $(PORT) --mode $(MODE) $(if $(GRADED),--graded $(GRADED))
 
-test: setup
+test: hub-setup
 	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 
 release: setup

@@ -53,6 +53,11 @@ INSTRUCTOR_PLUGINS = (
     "@jupyter/nbgrader:assignment-list",
     "@jupyter/nbgrader:menu",
 )
+#: The Assignments tab (fetch, submit, feedback): a learner's on the workshop's hub.
+ASSIGNMENTS_PLUGIN = "@jupyter/nbgrader:assignment-list"
+ASSIGNMENTS_SERVER_EXTENSION = "nbgrader.server_extensions.assignment_list"
+#: nbgrader's course id (``nbgrader_config.py``), which the exchange files lessons under.
+COURSE_ID = "model-lifecycle-lab"
 #: The plugin that puts the Validate button on the notebook toolbar.
 VALIDATE_PLUGIN = "@jupyter/nbgrader:validate-assignment"
 
@@ -156,6 +161,9 @@ def check_port(port: int, host: str = "127.0.0.1") -> None:
     if not 0 < port < 65536:
         raise LabError(f"--port must be between 1 and 65535, not {port}.")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers themselves bind: a port left in TIME_WAIT by a server just
+        # stopped (Ctrl-C, then the same command again) is free, a listening one is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -225,7 +233,8 @@ def graded_class(out: Path) -> dict | None:
 
 
 def write_config(mode: str, state_dir: Path | None = None,
-                 graded: Path | None = None) -> dict[str, Path]:
+                 graded: Path | None = None, *, exchange: Path | None = None,
+                 assignments: bool = False, course: dict | None = None) -> dict[str, Path]:
     """Write the Jupyter configuration of ``mode`` under ``state_dir/mode``.
 
     Parameters
@@ -236,6 +245,14 @@ def write_config(mode: str, state_dir: Path | None = None,
         Parent folder; ``<repository>/.lab`` (git-ignored) by default.
     graded : pathlib.Path, optional
         Instructor mode: a grading run's output folder, shown in the formgrader.
+    exchange : pathlib.Path, optional
+        The nbgrader exchange (``make hub``'s shared folder); by default instructor mode
+        gets a private one under ``state_dir`` and learner mode none.
+    assignments : bool, default=False
+        Learner mode: also switch on nbgrader's Assignments tab (fetch, submit, fetch
+        feedback), as on the workshop's hub.
+    course : dict, optional
+        Instructor mode: ``CourseDirectory`` settings to use instead of ``graded``'s.
 
     Returns
     -------
@@ -253,6 +270,11 @@ def write_config(mode: str, state_dir: Path | None = None,
     learner = mode == "learner"
     # Browser side: which JupyterLab plugins load.
     disabled = {plugin: learner for plugin in INSTRUCTOR_PLUGINS}
+    if learner and assignments:
+        # The Nbgrader menu opens the Assignments tab; its other entries stay hidden, their
+        # plugins being off (a menu item of an unregistered command is not shown).
+        disabled[ASSIGNMENTS_PLUGIN] = False
+        disabled["@jupyter/nbgrader:menu"] = False
     _write_json(dirs["config"] / "labconfig" / "page_config.json",
                 {"disabledExtensions": disabled})
     _write_json(dirs["config"] / "labconfig" / "default_setting_overrides.json",
@@ -262,6 +284,8 @@ def write_config(mode: str, state_dir: Path | None = None,
     # Validate answers per exercise (lifecycle.validate serves nbgrader's Validate URLs).
     extensions["nbgrader.server_extensions.validate_assignment"] = False
     extensions["lifecycle.validate"] = True
+    if learner and assignments:
+        extensions[ASSIGNMENTS_SERVER_EXTENSION] = True
     # No news feed, no update check: nothing pops up on a learner's first start.
     _write_json(dirs["config"] / "jupyter_server_config.json",
                 {"ServerApp": {"jpserver_extensions": extensions},
@@ -269,14 +293,20 @@ def write_config(mode: str, state_dir: Path | None = None,
                             "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}})
     (dirs["config"] / "custom").mkdir(exist_ok=True)
     (dirs["config"] / "custom" / "custom.css").write_text(VALIDATE_CSS)
+    if learner and exchange is not None:
+        _write_json(dirs["config"] / "nbgrader_config.json",
+                    {"Exchange": {"root": str(exchange)},
+                     "CourseDirectory": {"course_id": COURSE_ID}})
     if not learner:
         # nbgrader's default exchange (/usr/local/share/nbgrader/exchange) needs root, and
         # the formgrader warns on every page without one. A folder of this machine lets an
         # instructor try Release and Collect; a hub's nbgrader_config.py overrides it.
-        exchange = base / "exchange"
-        exchange.mkdir(exist_ok=True)
+        if exchange is None:
+            exchange = base / "exchange"
+            exchange.mkdir(exist_ok=True)
         nbgrader = {"Exchange": {"root": str(exchange)}}
-        course = graded_class(graded) if graded is not None else None
+        if course is None:
+            course = graded_class(graded) if graded is not None else None
         if course:  # the formgrader lists this class's submissions and scores
             nbgrader["CourseDirectory"] = course
         _write_json(dirs["config"] / "nbgrader_config.json", nbgrader)
