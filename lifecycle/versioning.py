@@ -11,7 +11,8 @@ model card); this module keeps what they are measured with:
   training data and code;
 * :func:`accuracy_interval`, a test-set accuracy with its bootstrap interval;
 * :func:`scratch_dir` and :func:`mlflow_client`, an MLflow tracking store and
-  model registry in a throw-away folder (SQLite, no server);
+  model registry in a throw-away folder (SQLite, no server), and
+  :func:`describe_registry`, what it holds about a model, as plain data;
 * :func:`rollout_app`, :func:`send_traffic` and :func:`read_prediction_log`:
   lesson 05's service with a candidate, traffic sent through it, and its
   prediction log read back;
@@ -39,6 +40,7 @@ from lifecycle.plotting import COLORS, new_axes
 
 __all__ = [
     "accuracy_interval",
+    "describe_registry",
     "frame_sha256",
     "mlflow_client",
     "penguins_split",
@@ -220,6 +222,44 @@ def mlflow_client(root, experiment: str = "penguins"):
         return client, found.experiment_id
     return client, client.create_experiment(experiment,
                                             artifact_location=(root / "artifacts").as_uri())
+
+
+def describe_registry(root, name: str) -> dict:
+    """What an MLflow store holds about one registered model, as plain data.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The store's folder (:func:`mlflow_client`).
+    name : str
+        A registered model's name.
+
+    Returns
+    -------
+    registry : dict
+        ``{"aliases": {alias: version}, "versions": [{"version", "run_id",
+        "source", "run_status", "experiment_id", "artifacts"}, ...]}``, versions
+        in increasing order, ``artifacts`` the sorted paths of every file the
+        version's run logged.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a registered model's name (a str); got {type(name).__name__}.")
+    client, _ = mlflow_client(root)
+
+    def files(run_id, path=None):
+        for info in client.list_artifacts(run_id, path):
+            yield from files(run_id, info.path) if info.is_dir else [info.path]
+
+    versions = sorted(client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version))
+    rows = []
+    for v in versions:
+        run = client.get_run(v.run_id)
+        rows.append({"version": str(v.version), "run_id": v.run_id, "source": v.source,
+                     "run_status": run.info.status, "experiment_id": run.info.experiment_id,
+                     "artifacts": sorted(files(v.run_id)),
+                     "artifact_uri": run.info.artifact_uri})
+    aliases = client.get_registered_model(name).aliases if versions else {}
+    return {"aliases": {k: str(v) for k, v in aliases.items()}, "versions": rows}
 
 
 def _template_db(version: str) -> Path:

@@ -103,6 +103,9 @@ WRONG = [
     _w("reproduce: keys compared in another order (code first)", "reproduce",
        (_LOOP, 'for key in ("code_sha256", "data_sha256", "params_sha256", "version"):'),
        fails=("test_reproduce_refuses",)),
+    _w("reproduce: params compared before code", "reproduce",
+       (_LOOP, 'for key in ("data_sha256", "params_sha256", "code_sha256", "version"):'),
+       fails=("test_reproduce_refuses",)),
     _w("reproduce: the predictions are not compared", "reproduce",
        ("    if predicted != list(record[\"check\"][\"predictions\"]):\n",
         "    if False:\n"), fails=("test_reproduce_refuses",)),
@@ -463,4 +466,27 @@ def model_card(record):
             f"## Metrics\\n\\n{metrics}\\n\\n## Intended use\\n\\n{record['intended_use']}\\n\\n"
             f"## Limits\\n\\n{limits}\\n")
 '''),
+]
+
+#: Mistakes only the whole notebook run shows: the checks on what the store holds read
+#: ``registry_view``, made by the lesson's example cell in the learner's process, which
+#: the in-process runner (:mod:`autograder.inprocess`) runs once, with the solutions.
+#: Verified through ``python -m autograder grade`` (each loses the 3 points of
+#: ``test_registry_basic``), not by ``tests/test_corpus.py``.
+CLI_ONLY = [
+    _w("register: the run never ended (left RUNNING)", "register",
+       ('    client.set_terminated(run_id, "FINISHED")\n', ""), fails=("test_registry_basic",), cli=True),
+    _w("register: the version's source is the run's artefact root", "register",
+       ('source = client.get_run(run_id).info.artifact_uri + "/bundle"',
+        "source = client.get_run(run_id).info.artifact_uri"), fails=("test_registry_basic",), cli=True),
+    _w("register: each run in an experiment of its own", "register",
+       ("run_id = client.create_run(experiment_id).info.run_id",
+        "run_id = client.create_run(client.create_experiment(name + '-' + record['version'] + "
+        "str(len(client.search_experiments())))).info.run_id"), fails=("test_registry_basic",), cli=True),
+    Variant(NB, "register and load_version: the bundle under 'model', not 'bundle'", {
+        "register": _swap("register", ('artifact_path="bundle"', 'artifact_path="model"'),
+                          ('artifact_uri + "/bundle"', 'artifact_uri + "/model"')),
+        "load_version": _swap("load_version", ('download_artifacts(mv.run_id, "bundle", tmp)',
+                                               'download_artifacts(mv.run_id, "model", tmp)'))},
+        ("test_registry_basic",), True),
 ]
