@@ -153,3 +153,24 @@ def test_plots_label_their_axes(bundles):
     assert ax.get_ylabel() == "accuracy" and [t.get_text() for t in ax.get_xticklabels()] == ["v1", "v2"]
     ax = vs.plot_canary(pd.DataFrame({"disagreement": [0.0, 0.3, 0.4]}), rollback_at=1, threshold=0.1)
     assert any("rolled back" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_serve_with_a_candidate_through_the_command_line(bundles, tmp_path):
+    """``serve --candidate PATH --canary 1`` (gunicorn alone): the candidate answers, both log."""
+    import requests
+
+    from lifecycle.deploy import save_bundle
+    from lifecycle.deploy.serving import running_service
+
+    made, X_test = bundles
+    current, candidate = save_bundle(made["good"], tmp_path / "good"), save_bundle(made["bad"], tmp_path / "bad")
+    rows = json.loads(X_test.head(2).to_json(orient="records"))
+    with running_service(current, candidate=candidate, canary=1.0, proxy=False, workers=1,
+                         threads=1, log_path=tmp_path / "log.jsonl") as service:
+        assert requests.get(service.url + "/health", timeout=10).json()["candidate"] == {
+            "model_version": "bad", "canary": 1.0}
+        answer = requests.post(service.url + "/predict", json={"instances": rows}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["model_version"] == "bad"
+    log = vs.read_prediction_log(tmp_path / "log.jsonl")
+    assert sorted(zip(log["model_version"], log["served"])) == [
+        ("bad", True), ("bad", True), ("good", False), ("good", False)]
