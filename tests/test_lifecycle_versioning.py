@@ -172,5 +172,5 @@ def test_serve_with_a_candidate_through_the_command_line(bundles, tmp_path):
         answer = requests.post(service.url + "/predict", json={"instances": rows}, timeout=10)
         assert answer.status_code == 200 and answer.json()["model_version"] == "bad"
     log = vs.read_prediction_log(tmp_path / "log.jsonl")
-    assert sorted(zip(log["model_version"], log["served"])) == [
+    assert sorted(zip(log["model_version"], log["served"], strict=True)) == [
         ("bad", True), ("bad", True), ("good", False), ("good", False)]
