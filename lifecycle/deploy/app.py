@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -9,13 +11,15 @@ from collections.abc import Mapping
 import pandas as pd
 
 from lifecycle.deploy import validation
+from lifecycle.deploy.bundle import _utc_now
 from lifecycle.deploy.openapi import openapi_document
 from lifecycle.deploy.prediction_log import _PredictionLog, log_records
 from lifecycle.deploy.validation import MAX_BATCH, MAX_BODY_BYTES, error_body
 
 
 def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
-               max_body_bytes: int = MAX_BODY_BYTES):
+               max_body_bytes: int = MAX_BODY_BYTES, candidate: Mapping | None = None,
+               canary: float = 0.0):
     """Build the prediction service (Flask application factory).
 
     Parameters
@@ -30,6 +34,18 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
         Largest number of instances per request.
     max_body_bytes : int
         Largest request body.
+    candidate : dict, optional
+        A second loaded bundle being rolled out (lesson 08). Every valid
+        request is then predicted by both versions: the **current** one
+        (``bundle``) and the candidate. Each answers only its share of the
+        requests; the other predicts in the shadow, and both are logged, each
+        line with ``"served"`` (whether the client got it) and ``latency_ms``
+        (that version's own prediction time). A candidate that fails on a
+        request the current one accepts never changes the answer.
+    canary : float, default=0.0
+        Share of the requests the candidate answers, in [0, 1]: 0 is shadow
+        traffic, 1 a full switch. Requests are routed in turn, so that after
+        ``n`` requests a worker has sent ``floor(n * canary)`` to the candidate.
 
     Returns
     -------
@@ -56,6 +72,10 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
     if "runtime" in bundle:
         health_body["runtime"] = bundle["runtime"]
     log = _PredictionLog(log_path) if log_path else None
+    split = _TrafficSplit(candidate, canary) if candidate is not None else None
+    if split is not None:
+        health_body["candidate"] = {"model_version": candidate["metadata"]["model_version"],
+                                    "canary": split.share}
 
     def reply(status: int, body: Mapping) -> Response:
         response = Response(json.dumps(body, allow_nan=False), status=status,
@@ -92,6 +112,11 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
                                                      request.content_type, max_body_bytes)
         if status != 200:
             return reply(status, payload)
+        if split is not None:
+            status, body, records = split.predict(payload, bundle, max_batch, g.request_id)
+            if log is not None and records:
+                log.write(records)
+            return reply(status, body)
         status, body = validation.predict_payload(payload, bundle, max_batch)
         if status == 200 and log is not None:
             latency_ms = (time.perf_counter() - g.started) * 1000
@@ -118,6 +143,48 @@ def create_app(bundle: Mapping, *, log_path=None, max_batch: int = MAX_BATCH,
         return reply(500, error_body(500, "internal error; the request id is in X-Request-ID"))
 
     return app
+
+
+class _TrafficSplit:
+    """Route requests between the current version and a candidate; both predict.
+
+    The ``n``-th request of this process goes to the candidate when
+    ``floor(n * share) > floor((n - 1) * share)``: the candidate's share is
+    exact after every request, with no random draw to make a test flaky.
+    """
+
+    def __init__(self, candidate: Mapping, share: float):
+        share = float(share)
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"canary must be a share in [0, 1] (0 = shadow traffic); got {share}")
+        self.candidate, self.share = candidate, share
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def _to_candidate(self) -> bool:
+        with self._lock:
+            self._count += 1
+            n = self._count
+        return math.floor(n * self.share) > math.floor((n - 1) * self.share)
+
+    def predict(self, payload, current: Mapping, max_batch: int, request_id: str):
+        """Answer with the routed version; return ``(status, body, log records)``."""
+        started = time.perf_counter()
+        status, body = validation.predict_payload(payload, current, max_batch)
+        current_ms = (time.perf_counter() - started) * 1000
+        if status != 200:
+            return status, body, []  # the request is bad whoever answers it
+        started = time.perf_counter()
+        c_status, c_body = validation.predict_payload(payload, self.candidate, max_batch)
+        candidate_ms = (time.perf_counter() - started) * 1000
+        to_candidate = self._to_candidate() and c_status == 200
+        stamp = _utc_now()
+        records = [dict(r, served=not to_candidate) for r in
+                   log_records(request_id, payload["instances"], body, current_ms, stamp)]
+        if c_status == 200:
+            records += [dict(r, served=to_candidate) for r in
+                        log_records(request_id, payload["instances"], c_body, candidate_ms, stamp)]
+        return 200, (c_body if to_candidate else body), records
 
 
 def seed_style_app(model):

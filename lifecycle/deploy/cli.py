@@ -22,6 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--version", default="penguins-1.0.0")
     run = commands.add_parser("serve", help="serve a bundle: nginx in front of gunicorn")
     run.add_argument("--model", required=True, help="bundle folder to serve")
+    run.add_argument("--candidate", default=None,
+                     help="a second bundle to roll out: it predicts every request too, and "
+                          "answers the --canary share of them (lesson 08)")
+    run.add_argument("--canary", type=_share, default=0.0,
+                     help="share of requests the candidate answers, in [0, 1] "
+                          "(default 0: shadow traffic)")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=_positive, default=None,
@@ -37,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "clients; only where nginx cannot be installed")
     run.add_argument("--bind", default=None, help=argparse.SUPPRESS)  # set by serve for gunicorn
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.canary and not args.candidate:
+        parser.error("--canary needs --candidate PATH: the bundle that answers that share")
     if args.command == "train":
         bundle = train_reference_bundle(seed=args.seed, version=args.version)
         path = save_bundle(bundle, args.out)
@@ -47,12 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.bind:
             run_gunicorn(args.model, args.bind, workers=args.workers or 1,
-                         threads=args.threads or 1, log_path=args.log)
+                         threads=args.threads or 1, log_path=args.log,
+                         candidate_path=args.candidate, canary=args.canary)
             return 0
         return serve(args.model, args.host, args.port, workers=args.workers,
-                     threads=args.threads, log_path=args.log, proxy=not args.no_proxy)
+                     threads=args.threads, log_path=args.log, proxy=not args.no_proxy,
+                     candidate_path=args.candidate, canary=args.canary)
     except BundleError as error:
-        print(f"error: refusing to serve {args.model}: {error}", file=sys.stderr)
+        print(f"error: refusing to serve {args.model}"
+              + (f" with candidate {args.candidate}" if args.candidate else "")
+              + f": {error}", file=sys.stderr)
     except ProxyError as error:
         print(f"error: cannot start the proxy: {error}", file=sys.stderr)
     return 2
@@ -62,4 +74,11 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share in [0, 1], got {value}")
     return value

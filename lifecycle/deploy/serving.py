@@ -33,7 +33,7 @@ def default_log_path() -> Path:
 
 
 def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
-                 timeout: int = 30) -> None:
+                 timeout: int = 30, candidate_path=None, canary: float = 0.0) -> None:
     """Serve a bundle with gunicorn on ``bind`` (``HOST:PORT`` or ``unix:PATH``); blocks.
 
     The bundle is loaded and verified once in the master process, before
@@ -47,7 +47,13 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
 
     bundle = serving_bundle(load_bundle(model_path), cache_dir=default_cache_dir(), isolate=True)
     print(f"model runtime: {bundle['runtime']['note']}", file=sys.stderr, flush=True)
-    app = create_app(bundle, log_path=log_path)
+    candidate = None
+    if candidate_path is not None:
+        candidate = serving_bundle(load_bundle(candidate_path), cache_dir=default_cache_dir(),
+                                   isolate=True)
+        print(f"candidate {candidate['metadata']['model_version']} answers {canary:.0%} of "
+              f"requests: {candidate['runtime']['note']}", file=sys.stderr, flush=True)
+    app = create_app(bundle, log_path=log_path, candidate=candidate, canary=canary)
     # What the master loaded (libraries, model) is never freed: out of the garbage
     # collector's sight, workers neither scan it during requests nor for seconds at exit,
     # and share its memory pages with the master instead of copying them.
@@ -70,7 +76,8 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
 
 
 def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int | None = None,
-          threads: int | None = None, log_path=None, proxy: bool = True) -> int:
+          threads: int | None = None, log_path=None, proxy: bool = True,
+          candidate_path=None, canary: float = 0.0) -> int:
     """Serve a bundle: nginx on ``host:port`` in front of gunicorn on a unix socket.
 
     Blocks until SIGINT (Ctrl-C) or SIGTERM, then stops nginx, then gunicorn
@@ -93,6 +100,12 @@ def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int
         ``False`` serves gunicorn directly on ``host:port``: only for a
         machine without nginx, knowingly (slow clients can then hold every
         thread).
+    candidate_path : str or path-like, optional
+        A second bundle to roll out (lesson 08): it predicts every request,
+        answers the ``canary`` share of them, and both versions are logged
+        (:func:`~lifecycle.deploy.app.create_app`).
+    canary : float, default=0.0
+        The candidate's share of the answers, in [0, 1]; 0 is shadow traffic.
 
     Returns
     -------
@@ -110,12 +123,16 @@ def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int
     """
     # Refuse a tampered bundle before anything starts; gunicorn unpacks and checks it fully.
     read_verified(model_path)
+    if candidate_path is not None:
+        read_verified(candidate_path)
+    elif canary:
+        raise ValueError("a canary share needs a candidate bundle (candidate_path)")
     default_workers, default_threads = default_capacity()
     workers, threads = workers or default_workers, threads or default_threads
     log_path = Path(log_path) if log_path else default_log_path()
     if not proxy:
         run_gunicorn(model_path, f"{host}:{port}", workers=workers, threads=threads,
-                     log_path=log_path)
+                     log_path=log_path, candidate_path=candidate_path, canary=canary)
         return 0
     nginx = find_nginx()
     with tempfile.TemporaryDirectory(prefix="lifecycle-serve-") as tmp:
@@ -218,7 +235,8 @@ class _Service:
 def running_service(model_path, *, port: int | None = None, log_path=None, workers: int = 2,
                     threads: int = 2, proxy: bool = True,
                     startup_timeout: float = 60.0, command: Sequence[str] | None = None,
-                    ready_path: str = "/health") -> Iterator[_Service]:
+                    ready_path: str = "/health", candidate=None,
+                    canary: float = 0.0) -> Iterator[_Service]:
     """Start the service in a subprocess, wait until healthy, always stop it.
 
     Parameters
@@ -244,6 +262,10 @@ def running_service(model_path, *, port: int | None = None, log_path=None, worke
         Path polled until the server answers: ``/health`` must answer 200;
         for another path (a server without ``/health``) any non-5xx answer
         means it is up.
+    candidate : str or path-like, optional
+        A second bundle to roll out, passed as ``--candidate``.
+    canary : float, default=0.0
+        The candidate's share, passed as ``--canary``.
 
     Yields
     ------
@@ -267,6 +289,8 @@ def running_service(model_path, *, port: int | None = None, log_path=None, worke
                    "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
                    "--threads", str(threads),
                    "--log", str(log_path)] + ([] if proxy else ["--no-proxy"])
+        if candidate is not None:
+            command += ["--candidate", str(candidate), "--canary", str(canary)]
     command = [part.replace("{port}", str(port)) for part in command]
     output = open(Path(tmp.name) / "server.out", "w+b")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
