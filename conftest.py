@@ -27,6 +27,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 SECONDS = {
     "tests/test_grading_pipeline.py": 427,
     "tests/test_cluster.py": 420,  # a real Dask scheduler and two workers (measured loaded)
+    "tests/test_hub.py": 275,  # a real JupyterHub, proxy, learners' servers (measured loaded)
+    "tests/test_corpus.py::TestL08Versioning": 240,  # measured loaded
     "tests/test_grading_cli.py": 369,
     "tests/test_corpus.py::TestL04Tuning": 317,
     "tests/test_integrity.py": 171,
@@ -48,7 +50,11 @@ SECONDS = {
     "tests/test_grader_units.py": 12,
     "solutions/06_monitoring/monitoring.ipynb": 11,
     "solutions/04_tuning/tuning.ipynb": 11,
+    "solutions/08_versioning/versioning.ipynb": 12,
+    "tests/test_lifecycle_versioning.py": 12,
     "tests/test_lifecycle_monitoring.py": 9,
+    "tests/test_hub_units.py": 8,
+    "tests/test_validate.py": 7,
     "solutions/02_optimizers/optimizers.ipynb": 8,
     "solutions/03_evaluation/evaluation.ipynb": 6,
     "solutions/01_preprocessing/preprocessing.ipynb": 6,
