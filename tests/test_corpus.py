@@ -22,6 +22,9 @@ MODULES = [importlib.import_module(f"tests.corpus.{m.name}")
 NOTEBOOKS = sorted({nb for m in MODULES for nb in m.NOTEBOOKS})
 WRONG = [v for m in MODULES for v in m.WRONG]
 RIGHT = [v for m in MODULES for v in m.RIGHT]
+#: Mistakes only a whole notebook's run shows (the in-process runner runs the worked
+#: examples once, with the solutions): tests/test_grading_cli.py grades them.
+CLI_ONLY = [v for m in MODULES for v in getattr(m, "CLI_ONLY", [])]
 
 
 def test_every_solution_notebook_has_a_corpus():

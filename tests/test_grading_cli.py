@@ -4,7 +4,9 @@ One class is graded once (module fixture): per notebook a learner with the
 solution, one with the untouched release, and the corpus variants marked
 ``cli=True``, each once (learner ``wrongNN`` hands in the NN-th variant of each
 lesson that has one, and no other lesson). Scores must agree with the
-in-process grading of the same answers.
+in-process grading of the same answers. The corpus's ``CLI_ONLY`` mistakes, which
+only a whole notebook's run shows, are handed in by learners ``wholeNN`` and must
+lose points.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import nbformat
 import pytest
 
 from tests.conftest import ROOT, filled_release, grade_cli, lesson_runner, released_course
-from tests.test_corpus import NOTEBOOKS, WRONG
+from tests.test_corpus import CLI_ONLY, NOTEBOOKS, WRONG
 
 pytestmark = pytest.mark.cli
 CLI_WRONG = [v for v in WRONG if v.cli]
@@ -47,6 +49,11 @@ def graded(tmp_path_factory):
         (subs / _wrong_learner(i) / lesson).mkdir(parents=True, exist_ok=True)
         nbformat.write(filled_release(variant.notebook, variant.answers),
                        str(subs / _wrong_learner(i) / lesson / name))
+    for j, variant in enumerate(CLI_ONLY):
+        lesson, name = variant.notebook.split("/")[1], variant.notebook.split("/")[2]
+        (subs / f"whole{j:02d}" / lesson).mkdir(parents=True, exist_ok=True)
+        nbformat.write(filled_release(variant.notebook, variant.answers),
+                       str(subs / f"whole{j:02d}" / lesson / name))
     run = grade_cli([str(subs), "--out", str(out), "--workers", "2"], timeout=1500)
     assert run.returncode == 0, run.stderr[-3000:]
     with open(out / "scores.csv", newline="") as f:
@@ -80,6 +87,18 @@ def test_wrong_answer_loses_the_same_points_as_in_process(graded, i):
     assert score == pytest.approx(lesson_runner(variant.notebook).score(variant.answers))
 
 
+@pytest.mark.parametrize("j", range(len(CLI_ONLY)), ids=lambda j: CLI_ONLY[j].id)
+def test_whole_notebook_mistake_loses_points(graded, j):
+    _, rows, totals = graded
+    variant = CLI_ONLY[j]
+    lesson, stem = variant.notebook.split("/")[1], variant.notebook.split("/")[2][:-6]
+    score, total = totals[(f"whole{j:02d}", lesson, stem)]
+    failed = {r["exercise"] for r in rows if r["learner"] == f"whole{j:02d}"
+              and r["notebook"] == stem and r["score"] != r["max_score"]}
+    assert total > 0 and score < total, variant.description
+    assert set(variant.fails) <= failed, (variant.description, sorted(failed))
+
+
 def test_outputs_follow_the_contract(graded):
     out, rows, _ = graded
     submitted = {(r["learner"], r["lesson"]) for r in rows if r["status"] != "missing"}
@@ -87,7 +106,8 @@ def test_outputs_follow_the_contract(graded):
     # "missing" only for lessons a learner did not hand in (the corpus learners hand in one)
     assert all((r["learner"], r["lesson"]) not in submitted for r in rows if r["status"] == "missing")
     assert {r["learner"] for r in rows if r["status"] == "missing"} <= {
-        _wrong_learner(i) for i in range(len(CLI_WRONG))}
+        _wrong_learner(i) for i in range(len(CLI_WRONG))} | {
+        f"whole{j:02d}" for j in range(len(CLI_ONLY))}
     with open(out / "grades.csv", newline="") as f:
         assert next(csv.reader(f)) == GRADES_HEADER
     assert (out / "report.html").stat().st_size > 1000
