@@ -144,6 +144,10 @@ WRONG = [
     _w("promote: the former champion not kept as 'previous'", "promote",
        ('        client.set_registered_model_alias(name, "previous", before)\n', "        pass\n"),
        fails=("test_promote",), cli=True),
+    # A whole notebook's run stops at the first cell that raises: the example that
+    # registers must not call promote, or a correct register loses its points too.
+    _v("promote: still the release's stub (register right: Exercise 4 keeps its points)", "promote",
+       "def promote(root, name, version):\n    raise NotImplementedError()\n", fails=("test_promote",), cli=True),
     _w("promote: returns the new champion", "promote", ("    return before\n", "    return version\n"),
        fails=("test_promote",)),
     _w("promote: an unknown version is not refused", "promote",
