@@ -76,8 +76,10 @@ class RemoteAnswer:
 
         return learner_ref, (self.__name__,)
 
-    def _lifecycle_remote_call(self, args, kwargs, forbidden=None, hint=None):
-        blob = cloudpickle.dumps((args, kwargs))
+    def _lifecycle_remote_call(self, args, kwargs, forbidden=None, hint=None, replace=None):
+        # ``replace``: global names of the answer bound, for this call only, to the tests'
+        # own functions (instructor code, run in the learner's process like the answer).
+        blob = cloudpickle.dumps((args, kwargs, dict(replace)) if replace else (args, kwargs))
         reply, data = self._link.ask({"op": "call", "name": self.__name__,
                                       "forbid": list(forbidden or []), "hint": hint}, blob)
         if not reply.get("ok"):

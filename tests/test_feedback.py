@@ -197,3 +197,15 @@ def test_frames_of_the_checks_are_marked_hidden():
         check_close(1.0, 2.0)
     hidden = [entry.frame.f_locals.get("__tracebackhide__") for entry in info.traceback[1:]]
     assert hidden and all(hidden)
+
+
+def test_call_with_binds_names_for_one_call_and_restores_them():
+    from lifecycle.feedback import call_with
+
+    namespace = {"helper": lambda: "learner's"}
+    exec("def answer(x):\n    return helper() + x\n", namespace)  # noqa: S102 - a learner's cell
+    assert call_with(namespace["answer"], "!", replace={"helper": lambda: "reference"}) == "reference!"
+    assert namespace["answer"]("!") == "learner's!"
+    exec("def other():\n    return missing()\n", namespace)  # noqa: S102
+    assert call_with(namespace["other"], replace={"missing": lambda: 1}) == 1
+    assert "missing" not in namespace

@@ -144,6 +144,13 @@ WRONG = [
     _w("promote: the former champion not kept as 'previous'", "promote",
        ('        client.set_registered_model_alias(name, "previous", before)\n', "        pass\n"),
        fails=("test_promote",), cli=True),
+    # A whole notebook's run stops at the first cell that raises: the example that
+    # registers must not call promote, or a correct register loses its points too.
+    _v("promote: still the release's stub (register right: Exercise 4 keeps its points)", "promote",
+       "def promote(root, name, version):\n    raise NotImplementedError()\n", fails=("test_promote",), cli=True),
+    _w("promote: the error does not name the version", "promote",
+       ('raise ValueError(f"{name} has no version {version}")', 'raise ValueError("no such version")'),
+       fails=("test_promote",)),
     _w("promote: returns the new champion", "promote", ("    return before\n", "    return version\n"),
        fails=("test_promote",)),
     _w("promote: an unknown version is not refused", "promote",
@@ -218,6 +225,9 @@ WRONG = [
     _w("decide: a negative min_gain accepted", "decide", ("if min_gain < 0:", "if min_gain < -1:"),
        fails=("test_decide",)),
     # ----------------------------------------------------------------- exercise 9
+    _w("timeline: pairs in the order of the candidate's lines", "disagreement_timeline",
+       (_MERGE, 'pairs = cand.merge(cur, on=keys, how="inner", suffixes=("_cand", "_cur"))'),
+       fails=("test_timeline_edges",)),
     _w("timeline: the last partial window dropped", "disagreement_timeline",
        ("for start in range(0, len(pairs), window):", "for start in range(0, len(pairs) - window + 1, window):"),
        fails=("test_timeline_basic",), cli=True),
