@@ -162,29 +162,12 @@ def _picklable(value) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def _replaced(namespace, replace: dict):
-    """Bind some of an answer's global names to the tests' functions for one call."""
-    if not replace or namespace is None:
-        yield
-        return
-    missing = object()
-    before = {k: namespace.get(k, missing) for k in replace}
-    namespace.update(replace)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is missing:
-                namespace.pop(k, None)
-            else:
-                namespace[k] = v
-
-
 def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict, bytes]:
     import pickle
 
     import cloudpickle  # noqa: F401 - needed to read the test's arguments
+
+    from lifecycle.feedback import bound_globals
 
     func = shell.user_ns.get(name)
     if func is None:
@@ -195,7 +178,7 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
     out = _Capped(limit)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
-                _replaced(getattr(func, "__globals__", None), replace):
+                bound_globals(getattr(func, "__globals__", None), replace):
             if forbid:
                 from lifecycle.feedback import forbid_calls
 

@@ -31,6 +31,7 @@ __all__ = [
     "check_raises",
     "check_shape",
     "check_true",
+    "bound_globals",
     "call_with",
     "check_type",
     "forbid_calls",
@@ -341,6 +342,33 @@ def forbid_calls(func: Callable, *args, forbidden: Iterable[str], hint: str | No
     return result
 
 
+@contextlib.contextmanager
+def bound_globals(namespace: dict | None, replace: dict):
+    """Bind some global names of a function's module namespace for the ``with`` block only.
+
+    Parameters
+    ----------
+    namespace : dict or None
+        A function's ``__globals__``; ``None`` (a builtin, a callable object) binds nothing.
+    replace : dict of str to object
+        Names and what they are bound to; each is restored (or removed) afterwards.
+    """
+    if not replace or namespace is None:
+        yield
+        return
+    missing = object()
+    before = {k: namespace.get(k, missing) for k in replace}
+    namespace.update(replace)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is missing:
+                namespace.pop(k, None)
+            else:
+                namespace[k] = v
+
+
 def call_with(func: Callable, *args, replace: dict, **kwargs):
     """Call ``func`` with some of the global names it uses bound to other functions.
 
@@ -358,17 +386,5 @@ def call_with(func: Callable, *args, replace: dict, **kwargs):
     remote = getattr(func, "_lifecycle_remote_call", None)
     if remote is not None:  # graded in another process: bind them there
         return remote(args, kwargs, replace=dict(replace))
-    namespace = getattr(func, "__globals__", None)
-    if namespace is None:
+    with bound_globals(getattr(func, "__globals__", None), replace):
         return func(*args, **kwargs)
-    missing = object()
-    before = {k: namespace.get(k, missing) for k in replace}
-    namespace.update(replace)
-    try:
-        return func(*args, **kwargs)
-    finally:
-        for k, v in before.items():
-            if v is missing:
-                namespace.pop(k, None)
-            else:
-                namespace[k] = v
