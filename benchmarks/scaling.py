@@ -43,7 +43,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.grading import build_class, read_scores  # noqa: E402
+from lifecycle.deploy.serving import stop_process_group  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LESSON = "02_optimizers"
@@ -130,13 +130,7 @@ class LocalCluster:
     def close(self) -> None:
         self.client.close(timeout=10)
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=20)
+            stop_process_group(proc, grace=20.0)
 
 
 def _echo(sent: bytes, back: int) -> bytes:

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.grading import build_class
+from lifecycle.deploy.serving import stop_process_group
 from tests.conftest import PYTHON, ROOT
 
 pytestmark = pytest.mark.cli
@@ -47,16 +48,6 @@ def _env() -> dict:
     env = dict(os.environ, **DASK_ENV)
     env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
     return env
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
 
 
 def _until(condition, timeout: float, what: str):
@@ -104,7 +95,7 @@ class Cluster:
     def close(self) -> None:
         self.client.close(timeout=10)
         for proc in reversed(self.procs):
-            _stop(proc)
+            stop_process_group(proc, grace=20.0)
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +143,23 @@ def _finish(proc: subprocess.Popen, timeout: float = 600) -> str:
     return err
 
 
+def _after_first_graded(proc: subprocess.Popen, act, timeout: float) -> tuple[str, str]:
+    """Read the run's progress until its first ``graded`` line, call ``act``, let it finish.
+
+    Returns the whole log and the part after ``act``.
+    """
+    lines = []
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("graded "):
+                act()
+                break
+    finally:
+        rest = _finish(proc, timeout=timeout)
+    return "".join(lines) + rest, rest
+
+
 def _rows(path: Path) -> list[list[str]]:
     with open(path, newline="") as f:
         return list(csv.reader(f))
@@ -172,16 +180,8 @@ def _untimed(html: str) -> str:
 def test_a_cluster_run_interrupted_and_resumed_equals_a_local_run(cluster, klass, local, tmp_path):
     out = tmp_path / "cluster"
     proc = _popen(klass, out, "--scheduler", cluster.address)
-    lines = []
-    try:
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("graded "):
-                os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-                break
-    finally:
-        rest = _finish(proc, timeout=120)
-    log = "".join(lines) + rest
+    # What Ctrl-C in a terminal does, once the first notebook is graded.
+    log, rest = _after_first_graded(proc, lambda: os.killpg(proc.pid, signal.SIGINT), timeout=120)
     assert "dashboard: http://127.0.0.1:" in log, log[-2000:]
     assert proc.returncode == 130 and "run the same command again" in rest, log[-2000:]
 
@@ -277,16 +277,9 @@ def test_an_address_without_a_scheduler_is_named_in_a_clear_error(klass, tmp_pat
 def test_a_lost_scheduler_is_named_and_what_was_graded_is_kept(cluster, klass, tmp_path):
     out = tmp_path / "out"
     proc = _popen(klass, out, "--scheduler", cluster.address)
-    lines = []
-    try:
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("graded "):
-                os.killpg(cluster.scheduler.pid, signal.SIGKILL)  # this test's cluster is done
-                break
-    finally:
-        rest = _finish(proc, timeout=300)
-    log = "".join(lines) + rest
+    # This test's cluster is done afterwards.
+    log, rest = _after_first_graded(proc, lambda: os.killpg(cluster.scheduler.pid, signal.SIGKILL),
+                                   timeout=300)
     assert proc.returncode == 3, log[-3000:]
     assert f"lost the Dask scheduler at {cluster.address}" in rest and "Traceback" not in rest
     saved = list((out / ".state").rglob("*.json"))

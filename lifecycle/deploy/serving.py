@@ -183,9 +183,9 @@ def _supervise(model_command: Sequence[str], nginx_command: Sequence[str],
         for s, handler in previous.items():
             signal.signal(s, handler)
         if nginx is not None:
-            _stop(nginx, signal.SIGQUIT, grace=5.0)  # graceful: finish what is in flight
+            stop_process_group(nginx, signal.SIGQUIT, grace=5.0)  # graceful: finish what is in flight
         if model is not None:
-            _stop(model, signal.SIGTERM, grace=15.0)
+            stop_process_group(model, signal.SIGTERM, grace=15.0)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -314,7 +314,7 @@ def running_service(model_path, *, port: int | None = None, log_path=None, worke
             time.sleep(0.1)
         yield _Service(url, process, log_path)
     finally:
-        _stop(process)
+        stop_process_group(process)
         output.close()
         if log_path.parent == Path(tmp.name):
             tmp.cleanup()  # the caller did not ask to keep the log
@@ -329,7 +329,7 @@ def _tail(output, limit: int = 2000) -> str:
     return output.read().decode("utf-8", "replace")[-limit:]
 
 
-def _stop(process: subprocess.Popen, how: int = signal.SIGTERM, grace: float = 20.0) -> None:
+def stop_process_group(process: subprocess.Popen, how: int = signal.SIGTERM, grace: float = 20.0) -> None:
     """Signal a process group, wait ``grace`` seconds, then kill it."""
     if process.poll() is not None:
         return
