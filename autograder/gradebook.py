@@ -7,6 +7,7 @@ and grades are stored by nbgrader's ``SaveAutoGrades``. The formgrader and
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -48,27 +49,123 @@ def prepare_assignments(config: Config, lessons: list[str], due: str | None = No
     ``nbgrader db assignment add --duedate`` would set it: nbgrader then counts a
     submission whose ``timestamp.txt`` is later as late (``grades.csv``, formgrader).
     """
+    from lifecycle import cache
+
+    db = _db_path(config)
+    digests = {lesson: _source_digest(config, lesson) for lesson in lessons}
+    template = cache.folder("gradebooks") / f"{_digest(digests)}.db"
+    # A new gradebook for the same lessons is the same file every time: make it once.
+    if db.exists() or not cache.restore(template, db):
+        new = not db.exists()
+        _create(config.CourseDirectory.db_url)
+        with _one_sync(db):
+            _generate(config, [lesson for lesson, digest in digests.items()
+                               if new or not _stamped(db, lesson, digest)])
+        if new:
+            cache.keep(template, db.read_bytes())
+    for lesson, digest in digests.items():  # only once the gradebook is on disk
+        _stamp(db, lesson).parent.mkdir(parents=True, exist_ok=True)
+        _stamp(db, lesson).write_text(digest)
+    duedate = _timestamp(due)
+    for lesson in lessons:
+        _set_due(config, lesson, duedate)
+
+
+def _generate(config: Config, lessons: list[str]) -> None:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
 
-    duedate = _timestamp(due)
     for lesson in lessons:
-        # GenerateAssignment costs a second or two per lesson: skip it on a rerun
-        # when neither the lesson's notebooks nor nbgrader's settings changed.
-        stamp = Path(config.CourseDirectory.db_url[len("sqlite:///"):]).parent / ".work" / f"{lesson}.source"
-        digest = _source_digest(config, lesson)
-        if stamp.exists() and stamp.read_text() == digest:
-            _set_due(config, lesson, duedate)
-            continue
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id = lesson
         converter = GenerateAssignment(coursedir=coursedir, config=config)
         converter.force = True
         converter.log.setLevel(logging.ERROR)
         converter.start()
-        _set_due(config, lesson, duedate)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(digest)
+
+
+def _stamped(db: Path, lesson: str, digest: str) -> bool:
+    stamp = _stamp(db, lesson)
+    return stamp.is_file() and stamp.read_text() == digest
+
+
+def _stamp(db: Path, lesson: str) -> Path:
+    """Holds the digest of the lesson as the gradebook has it: GenerateAssignment costs a
+    second or two per lesson, skipped on a rerun when neither the lesson's notebooks nor
+    nbgrader's settings changed."""
+    return db.parent / ".work" / f"{lesson}.source"
+
+
+def _digest(digests: dict[str, str]) -> str:
+    import nbgrader
+
+    return hashlib.sha256(repr((nbgrader.__version__, sorted(digests.items()))).encode()
+                          ).hexdigest()[:32]
+
+
+def _db_path(config: Config) -> Path:
+    return Path(config.CourseDirectory.db_url[len("sqlite:///"):])
+
+
+def _create(db_url: str) -> None:
+    """Make a new gradebook as nbgrader's ``Gradebook`` does, in this process.
+
+    nbgrader learns its schema's revision from an ``alembic heads`` subprocess
+    (a Python start and alembic's imports, about a second) whenever it opens a
+    gradebook that has no tables; alembic's ``ScriptDirectory`` reads the same
+    revision from nbgrader's migration scripts without one. Tables and revision
+    are written in one transaction, so a gradebook is either whole or absent.
+    """
+    if os.path.exists(db_url[len("sqlite:///"):]):
+        return
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from nbgrader.dbutil import ALEMBIC_DIR
+    from sqlalchemy import create_engine, text
+
+    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    engine = create_engine(db_url, future=True)
+    try:
+        with engine.begin() as connection:
+            Base.metadata.create_all(bind=connection)
+            connection.execute(text("CREATE TABLE alembic_version "
+                                    "(version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                               {"head": head})
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _one_sync(path: Path):
+    """Let SQLite skip its fsyncs on ``path`` inside the block, then sync the file once.
+
+    nbgrader's ``SaveCells`` commits every cell it stores, and each commit waits
+    for the disk two or three times: about 70 commits per lesson. Without those
+    waits a crash of the grader still loses nothing (the data is in the kernel's
+    cache); only an operating-system crash inside the block could, and the
+    lesson's stamp is written after the single fsync, so a rerun generates it again.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    target = str(path.resolve())
+
+    def unsynced(dbapi_connection, _record):
+        files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list")]
+        if target in files:
+            dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+    event.listen(Engine, "connect", unsynced)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "connect", unsynced)
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _source_digest(config: Config, lesson: str) -> str:

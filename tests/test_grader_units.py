@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import zipfile
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -293,3 +294,66 @@ def test_a_course_under_tmp_is_refused_with_what_to_do():
     assert hidden_by_private_mounts(["/tmp/course/.venv", "/home/me/course/lifecycle",
                                      "/tmpfoo/x", "/dev/shm", "/tmp"]) == [
         "/tmp/course/.venv", "/dev/shm", "/tmp"]
+
+
+def _gradebook_contents(db: Path) -> list:
+    """Every table's rows of a gradebook, ids left out (they are random per gradebook)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        tables = sorted(r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+        contents = []
+        for table in tables:
+            columns = [r[1] for r in con.execute(f"PRAGMA table_info({table})")
+                       if r[1] != "id" and not r[1].endswith("_id")]
+            selected = ", ".join(columns) or "count(*)"  # a table of ids only: how many rows
+            rows = con.execute(f"SELECT {selected} FROM {table}").fetchall()
+            contents.append((table, columns, sorted(map(repr, rows))))
+    return contents
+
+
+def test_a_new_gradebook_is_made_once_and_equals_nbgraders_own(tmp_path, monkeypatch):
+    import nbgrader.api
+
+    from autograder import gradebook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}")
+    lessons = ["01_preprocessing", "02_optimizers"]
+    # nbgrader's own way: its Gradebook asks `alembic heads` for the schema's revision.
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    config = gradebook.course_config(str(ROOT), str(theirs))
+    with nbgrader.api.Gradebook(config.CourseDirectory.db_url, gradebook.COURSE_ID):
+        pass
+    gradebook.prepare_assignments(config, lessons)
+    made, copied = tmp_path / "made", tmp_path / "copied"
+    for out in (made, copied):
+        out.mkdir()
+        gradebook.prepare_assignments(gradebook.course_config(str(ROOT), str(out)), lessons)
+    expected = _gradebook_contents(theirs / "gradebook.db")
+    assert any(table == "grade_cells" and rows for table, _, rows in expected)
+    assert _gradebook_contents(made / "gradebook.db") == expected
+    assert _gradebook_contents(copied / "gradebook.db") == expected
+    assert len(list((tmp_path / "cache" / "lifecycle" / "gradebooks").glob("*.db"))) == 1
+    # another set of lessons is another gradebook, generated, not the cached one
+    other = tmp_path / "other"
+    other.mkdir()
+    gradebook.prepare_assignments(gradebook.course_config(str(ROOT), str(other)), lessons[:1])
+    names = {r for t, _, rows in _gradebook_contents(other / "gradebook.db") if t == "assignment"
+             for r in rows}
+    assert len(names) == 1 and "01_preprocessing" in names.pop()
+
+
+def test_a_deleted_gradebook_is_made_again_whatever_the_stamps_say(tmp_path, monkeypatch):
+    from autograder import gradebook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    config = gradebook.course_config(str(ROOT), str(tmp_path))
+    gradebook.prepare_assignments(config, ["02_optimizers"])
+    expected = _gradebook_contents(tmp_path / "gradebook.db")
+    (tmp_path / "gradebook.db").unlink()
+    for template in (tmp_path / "cache").rglob("*.db"):
+        template.unlink()  # no copy to fall back on: the lessons must be generated again
+    gradebook.prepare_assignments(config, ["02_optimizers"])
+    assert _gradebook_contents(tmp_path / "gradebook.db") == expected

@@ -18,7 +18,6 @@ value alike). Numbers are ``float32`` in the graph, hence the tolerance.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
@@ -29,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from lifecycle import cache
 
 #: Stands for a missing category inside the ONNX graph (no JSON client can send a missing
 #: value as this string: any string the model does not know becomes :data:`UNKNOWN`).
@@ -190,8 +191,7 @@ def default_cache_dir() -> Path:
 
     By default ``~/.cache/lifecycle/onnx``, outside any repository.
     """
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "lifecycle" / "onnx"
+    return cache.folder("onnx")
 
 
 def _cache_file(metadata: Mapping, cache_dir) -> Path | None:
@@ -291,11 +291,7 @@ def compile_predictor(model, metadata: Mapping, *, cache_dir=None,
         if graph is None:
             graph = _convert(model, features)
             if cached is not None:
-                with contextlib.suppress(OSError):  # no cache, then
-                    cached.parent.mkdir(parents=True, exist_ok=True)
-                    partial = cached.with_suffix(f".{os.getpid()}.part")
-                    partial.write_bytes(graph)
-                    partial.replace(cached)  # atomic: a concurrent start reads all or nothing
+                cache.keep(cached, graph)  # a concurrent start reads all of it or nothing
         predictor = OnnxPredictor(graph, features)
         rows = reference_instances(metadata)
         expected = model.predict_proba(instances_frame(rows, features))
