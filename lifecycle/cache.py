@@ -25,11 +25,14 @@ def keep(cached: Path, data: bytes) -> None:
     """Write ``data`` to ``cached`` whole or not at all; a cache that cannot be written is skipped.
 
     Readers never see a partial file: it is written beside ``cached`` and renamed.
+    The file is the user's alone (a gradebook holds the hidden tests).
     """
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        partial.write_bytes(data)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(partial, cached)
     except OSError:
         pass  # a read-only home (the grader's sandbox, say): no cache, only slower

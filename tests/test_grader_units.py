@@ -357,3 +357,12 @@ def test_a_deleted_gradebook_is_made_again_whatever_the_stamps_say(tmp_path, mon
         template.unlink()  # no copy to fall back on: the lessons must be generated again
     gradebook.prepare_assignments(config, ["02_optimizers"])
     assert _gradebook_contents(tmp_path / "gradebook.db") == expected
+
+
+def test_a_kept_gradebook_is_the_users_alone(tmp_path, monkeypatch):
+    from autograder import gradebook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    gradebook.prepare_assignments(gradebook.course_config(str(ROOT), str(tmp_path)), ["02_optimizers"])
+    (kept,) = (tmp_path / "cache").rglob("*.db")
+    assert kept.stat().st_mode & 0o077 == 0  # it holds the hidden tests
