@@ -40,6 +40,16 @@ def test_each_sandbox_is_confined_as_promised(measured, role):
     assert got["visible"] == []  # solutions/, .git, /etc/shadow, OUT
     assert "sda" not in got["devices"] and "mem" not in got["devices"]
     assert got["processes"] <= 3  # its fork server, itself, and nothing of the machine's
+    assert got["status"]["Seccomp"] == "2"  # a filter, and each call it denies tried: EPERM
+    assert got["denied"] == {"keyctl": "EPERM", "io_uring_setup": "EPERM", "bpf": "EPERM",
+                             "socket(AF_NETLINK)": "EPERM", "unshare(CLONE_NEWUSER)": "EPERM"}
+
+
+def test_the_seccomp_filter_comes_from_libseccomp(measured):
+    facts, _ = measured
+    built = facts["seccomp"]
+    assert built["binding"].startswith("pyseccomp ") and built["rules"] > len(built["denied"])
+    assert {"keyctl", "bpf", "io_uring_setup", "unshare", "mount", "ptrace"} <= set(built["denied"])
 
 
 def _one_cell_notebook(source: str):
@@ -49,7 +59,7 @@ def _one_cell_notebook(source: str):
 
 
 def test_an_interrupt_between_cells_does_not_kill_the_learner_process():
-    caps = cgroups.create(cgroups.MAX_TASKS, 1 << 30)
+    caps = cgroups.create(isolation.MAX_TASKS, 1 << 30)
     pid, sock = execute._started("learner", lambda: execute._spawn(
         sandbox.pair().learner, "learner", isolation.Limits(), caps))
     try:
@@ -96,7 +106,7 @@ def test_a_fork_bomb_is_stopped_and_leaves_nothing_behind():
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "children:" in text, outputs  # an error output instead says how the cell ended
     made = int(text.rsplit("children:", 1)[1])
-    assert "stopped:" in text and made <= cgroups.MAX_TASKS, text
+    assert "stopped:" in text and made <= isolation.MAX_TASKS, text
     assert result.problems == []
     time.sleep(0.5)
     assert [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == "sleep 31.4159"] == []
@@ -155,6 +165,41 @@ def test_grading_refuses_to_start_without_bubblewrap(tmp_path):
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("Refusing to grade: bubblewrap (`bwrap`) was not found")
     assert "apt-get install bubblewrap" in last and "--unconfined" in last
+    assert not (tmp_path / "out" / "scores.csv").exists()
+
+
+def test_the_report_prints_the_filter_and_what_the_probe_got(tmp_path):
+    run = _cli(tmp_path, "--quiet")
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "Seccomp 2" in report and "pyseccomp 0.1.2" in report
+    assert report.count("keyctl: EPERM, io_uring_setup: EPERM, bpf: EPERM, socket(AF_NETLINK): "
+                        "EPERM, unshare(CLONE_NEWUSER): EPERM") == 2  # learner's and tests'
+
+
+def _libseccomp() -> str:
+    import pyseccomp  # noqa: F401 - loads the library, whose file /proc/self/maps then shows
+
+    with open("/proc/self/maps") as f:
+        return next(line.split()[-1] for line in f if "libseccomp" in line)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="hides a system library in a mount namespace: "
+                    "needs root")
+def test_grading_refuses_to_start_without_libseccomp(tmp_path):
+    # The grader runs where libseccomp's file reads empty (a private mount namespace):
+    # the binding cannot load it, as on a machine without the package.
+    subs = tmp_path / "subs"
+    (subs / "ann" / "01_preprocessing").mkdir(parents=True)
+    (subs / "ann" / "01_preprocessing" / "preprocessing.ipynb").write_text("not a notebook")
+    run = subprocess.run([sandbox.find_bwrap(), "--dev-bind", "/", "/", "--ro-bind", "/dev/null",
+                          _libseccomp(), "--", PYTHON, "-m", "autograder", "grade", str(subs),
+                          "--out", str(tmp_path / "out"), "--workers", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 2, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("Refusing to grade: the seccomp filter cannot be built"), last
+    assert "apt-get install libseccomp2" in last and "--unconfined" in last
     assert not (tmp_path / "out" / "scores.csv").exists()
 
 
