@@ -177,6 +177,38 @@ def test_the_report_prints_the_filter_and_what_the_probe_got(tmp_path):
                         "EPERM, unshare(CLONE_NEWUSER): EPERM") == 2  # learner's and tests'
 
 
+def _cli_in_namespace(tmp_path, mounts: list[str], *extra):
+    """The command line, run in a private mount namespace (bubblewrap's, as root) with ``mounts``."""
+    subs = tmp_path / "subs"
+    (subs / "ann" / "01_preprocessing").mkdir(parents=True, exist_ok=True)
+    (subs / "ann" / "01_preprocessing" / "preprocessing.ipynb").write_text("not a notebook")
+    return subprocess.run([sandbox.find_bwrap(), "--dev-bind", "/", "/", *mounts, "--", PYTHON,
+                           "-m", "autograder", "grade", str(subs), "--out", str(tmp_path / "out"),
+                           "--workers", "1", *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts /sys/fs/cgroup read-only in a mount "
+                    "namespace: needs root")
+@pytest.mark.skipif(sandbox.runs_as_nobody(sandbox.sandbox_paths()),
+                    reason="bubblewrap runs as nobody here: RLIMIT_NPROC caps the sandbox's tasks "
+                    "even without control groups, so nothing is refused")
+def test_grading_refuses_to_start_when_nothing_caps_the_tree(tmp_path):
+    # A read-only /sys/fs/cgroup (as in many containers), and a sandbox user that is the
+    # host's root, whom RLIMIT_NPROC does not bind: no cap on a notebook's tasks at all.
+    run = _cli_in_namespace(tmp_path, ["--ro-bind", "/sys/fs/cgroup", "/sys/fs/cgroup"])
+    assert run.returncode == 2, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("Refusing to grade: learner code cannot be confined as promised: "
+                           "nothing caps each notebook's tasks"), last
+    assert "mkdir -p /sys/fs/cgroup/" in last and "--without-tree-cap" in last
+    run = _cli_in_namespace(tmp_path, ["--ro-bind", "/sys/fs/cgroup", "/sys/fs/cgroup"],
+                            "--without-tree-cap", "--quiet")
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "tasks: nothing (each process&#x27;s rlimits only)" in report
+
+
 def _libseccomp() -> str:
     import pyseccomp  # noqa: F401 - loads the library, whose file /proc/self/maps then shows
 
@@ -189,13 +221,7 @@ def _libseccomp() -> str:
 def test_grading_refuses_to_start_without_libseccomp(tmp_path):
     # The grader runs where libseccomp's file reads empty (a private mount namespace):
     # the binding cannot load it, as on a machine without the package.
-    subs = tmp_path / "subs"
-    (subs / "ann" / "01_preprocessing").mkdir(parents=True)
-    (subs / "ann" / "01_preprocessing" / "preprocessing.ipynb").write_text("not a notebook")
-    run = subprocess.run([sandbox.find_bwrap(), "--dev-bind", "/", "/", "--ro-bind", "/dev/null",
-                          _libseccomp(), "--", PYTHON, "-m", "autograder", "grade", str(subs),
-                          "--out", str(tmp_path / "out"), "--workers", "1"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    run = _cli_in_namespace(tmp_path, ["--ro-bind", "/dev/null", _libseccomp()])
     assert run.returncode == 2, run.stderr[-2000:]
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("Refusing to grade: the seccomp filter cannot be built"), last
