@@ -7,7 +7,7 @@ import os
 import re
 import sys
 
-from autograder.isolation import Limits
+from autograder.isolation import MAX_TASKS, Limits
 from autograder.sandbox import ConfinementError
 
 __all__ = ["main"]
@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds per notebook (default: %(default)g)")
     grade.add_argument("--memory-mb", type=int, default=3072,
                        help="memory cap per grading process, in MiB (default: %(default)s)")
+    grade.add_argument("--max-tasks", type=int, default=MAX_TASKS,
+                       help="processes and threads one notebook may run at once (default: "
+                       "%(default)s)")
     grade.add_argument("--due", metavar="DATE",
                        help="due date of the lessons graded (e.g. 2026-11-20T18:00Z; UTC if no "
                        "zone): submissions whose timestamp.txt is later are marked late in the "
@@ -104,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         from autograder.cluster import ClusterError, EnvironmentMismatch
 
         stops = (ClusterError, EnvironmentMismatch)
-    limits = Limits(args.cell_timeout or _configured_cell_timeout(), args.notebook_timeout, args.memory_mb)
+    if args.max_tasks < 16:  # the learner's process and its interpreter's own threads
+        parser.error("--max-tasks must be at least 16")
+    limits = Limits(args.cell_timeout or _configured_cell_timeout(), args.notebook_timeout,
+                    args.memory_mb, max_tasks=args.max_tasks)
     try:
         summary = grade_class(args.submissions, args.out, args.lesson, args.workers, limits,
                               quiet=args.quiet, due=args.due, confined=not args.unconfined,

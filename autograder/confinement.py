@@ -4,19 +4,23 @@ The promise (``docs/security.md``): learner code and tests run as a user that
 is not root, with no capability and ``no_new_privs``, without the host's
 network, unable to write anywhere but their private ``/tmp`` and ``/dev/shm``,
 unable to see the instructor's files, the class's submissions or the
-grader's output, and, unless ``--without-tree-cap``, in a control group that
-caps the tasks and memory of each notebook's processes. :func:`check`
-measures all of it from inside each sandbox (:mod:`autograder.probe`) before
-anything is graded.
+grader's output, behind a seccomp filter that denies the system calls
+grading never needs (:mod:`autograder.syscall_filter`), and, unless
+``--without-tree-cap``, with a cap on the tasks of each notebook's processes
+(a control group, or ``RLIMIT_NPROC`` in the sandbox's user namespace) and,
+where a control group can be made, on their memory. :func:`check` measures
+all of it from inside each sandbox (:mod:`autograder.probe`) before anything
+is graded.
 """
 from __future__ import annotations
 
 import glob
 import os
+import platform
 import socket
 import sys
 
-from autograder import cgroups, sandbox, wire
+from autograder import cgroups, sandbox, syscall_filter, wire
 
 __all__ = ["check"]
 
@@ -76,6 +80,12 @@ def _shortfalls(role: str, facts: dict) -> list[str]:
         found.append(f"the {role} process may write into {', '.join(writable)}")
     if facts.get("visible"):
         found.append(f"the {role} process sees {', '.join(facts['visible'])}")
+    if status.get("Seccomp") != "2":
+        found.append(f"the {role} process has no seccomp filter (Seccomp {status.get('Seccomp')})")
+    allowed = [f"{call} ({outcome})" for call, outcome in facts.get("denied", {}).items()
+               if outcome != "EPERM"]
+    if allowed:
+        found.append(f"the {role} process was not denied {', '.join(allowed)}")
     return found
 
 
@@ -94,33 +104,47 @@ def check(confined: bool, tree_cap: bool, outside: list[str]) -> dict:
     Returns
     -------
     measured : dict
-        ``confined``, ``learner`` and ``tests`` (the probe's facts),
-        ``tree_cap`` (controllers that hold), ``shortfalls``.
+        ``confined``, ``seccomp`` (the filter built, when confined), ``learner``
+        and ``tests`` (the probe's facts), ``tree_cap`` (control groups that
+        hold), ``tasks_cap`` and ``memory_cap`` (what caps each notebook's
+        tasks and memory, None for nothing but each process's rlimits),
+        ``shortfalls``.
 
     Raises
     ------
     autograder.sandbox.ConfinementError
         If ``confined`` and anything promised is missing.
     """
+    measured = {"confined": confined}
     if confined:
         sandbox.find_bwrap()
-    measured = {"confined": confined, "tree_cap": cgroups.supported()}
+        measured["seccomp"] = syscall_filter.describe()  # refuses when it cannot be built
+    measured["tree_cap"] = cgroups.supported()
     shortfalls = []
     for role in ("learner", "tests"):
         measured[role] = _probe(sandbox.Sandbox(role, confined, preload=()), outside)
         shortfalls += _shortfalls(role, measured[role])
-    missing = sorted({"pids", "memory"} - set(measured["tree_cap"]))
-    if missing:
-        shortfalls.append(f"no control group caps each notebook's {' and '.join(missing)} "
-                          "(cgroup v1 or a delegated cgroup v2 subtree writable by the grader "
-                          "is needed)")
+    nproc = all(measured[role].get("tasks_cap", "").startswith("holds")
+                for role in ("learner", "tests"))
+    measured["tasks_cap"] = ("control group (pids)" if "pids" in measured["tree_cap"] else
+                             "RLIMIT_NPROC in each sandbox's user namespace" if nproc and confined
+                             else None)
+    measured["memory_cap"] = ("control group (memory)" if "memory" in measured["tree_cap"] else None)
+    uncapped = None
+    if measured["tasks_cap"] is None:
+        uncapped = (f"nothing caps each notebook's tasks: no control group can be made "
+                    f"(root on cgroup v1, or a group delegated to the grader's user, is needed) "
+                    f"and RLIMIT_NPROC does not bound the sandbox (it counts per user namespace "
+                    f"from Linux 5.14 on, here {platform.release()}, and never for a task that "
+                    f"is root outside)")
+        shortfalls.append(uncapped)
     measured["shortfalls"] = shortfalls
-    refused = shortfalls if tree_cap else shortfalls[:len(shortfalls) - bool(missing)]
+    refused = [s for s in shortfalls if tree_cap or s is not uncapped]
     if confined and refused:
         raise sandbox.ConfinementError(
             "learner code cannot be confined as promised: " + "; ".join(refused) + ". "
-            + ("For the control groups, run the grader as root or under "
-               "`systemd-run --user --scope -p Delegate=yes`, or pass --without-tree-cap "
-               "to grade with rlimits per process only. " if missing and tree_cap else "")
+            + (f"To cap each notebook's tasks and memory, {cgroups.delegation_commands()}; or pass "
+               "--without-tree-cap to grade with rlimits per process only. "
+               if uncapped in refused else "")
             + "Pass --unconfined to grade a trusted class without confinement.")
     return measured

@@ -151,7 +151,7 @@ class _Run:
     def _tree_caps(self) -> cgroups.Caps:
         # Twice the per-process cap: one process meets its own RLIMIT_AS (a MemoryError
         # the learner can read) before the group's limit, which kills.
-        return cgroups.create(cgroups.MAX_TASKS, 2 * self.limits.memory_mb << 20)
+        return cgroups.create(self.limits.max_tasks, 2 * self.limits.memory_mb << 20)
 
     def start_learner(self):
         def spawn():

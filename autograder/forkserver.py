@@ -117,9 +117,9 @@ def _child(control: socket.socket, sock: socket.socket, op: dict) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server reaps automatically; its children must not
     _devnull_stdio()
     limits = isolation.Limits(**op.get("limits", {}))
-    scratch = tempfile.mkdtemp(prefix=f"{op['role']}-", dir="/tmp" if op.get("private_tmp")
+    scratch = tempfile.mkdtemp(prefix=f"{op['role']}-", dir="/tmp" if op.get("confined")
                                else None)
-    isolation.apply_limits(limits, scratch)
+    isolation.apply_limits(limits, scratch, own_user_namespace=op.get("confined", False))
     sock.sendall(b"P")  # the kernel attaches our pid as the grader sees it
     if sock.recv(1) != b"G":
         return
@@ -206,7 +206,7 @@ def main(argv: list[str]) -> None:
         except (wire.WireError, OSError, ValueError):
             return
         if op.get("op") == "spawn" and fds:
-            op["private_tmp"] = not pids_shared
+            op["confined"] = not pids_shared  # in bubblewrap: a private /tmp, its own user namespace
             if op.get("role") == "tests":
                 # Tests' processes read answers through this table: built here once (it
                 # costs about 2 s of CPU), inherited by every tests' process forked after.

@@ -162,6 +162,9 @@ def _confinement_html(measured: dict) -> list[str]:
         return [f"uid {f.get('uid')} gid {f.get('gid')} (uid map: {f.get('uid_map')})",
                 f"CapEff {status.get('CapEff')}, NoNewPrivs {status.get('NoNewPrivs')}, "
                 f"Seccomp {status.get('Seccomp')}",
+                ", ".join(f"{call}: {outcome}" for call, outcome in f.get("denied", {}).items())
+                or "not measured",
+                str(f.get("tasks_cap", "not measured")),
                 f"{f.get('host_loopback')}; the grader's listener {f.get('listener')}; "
                 f"interfaces: {', '.join(f.get('interfaces', []))}",
                 ", ".join(f.get("writable", [])) or "nothing",
@@ -169,13 +172,23 @@ def _confinement_html(measured: dict) -> list[str]:
                 f"{len(f.get('devices', []))}: {' '.join(f.get('devices', []))}",
                 str(f.get("processes"))]
 
-    names = ["user", "privileges", "grader's loopback", "writable", "instructor files, "
-             "submissions, output visible", "/dev entries", "processes visible"]
+    names = ["user", "privileges", "system calls the seccomp filter denies, tried",
+             "RLIMIT_NPROC bounds the sandbox's tasks", "grader's loopback", "writable",
+             "instructor files, submissions, output visible", "/dev entries", "processes visible"]
     for name, a, b in zip(names, facts(learner), facts(tests), strict=True):
         parts.append(f"<tr><td>{e(name)}</td><td>{e(a)}</td><td>{e(b)}</td></tr>")
-    cap = ", ".join(measured.get("tree_cap", [])) or "none (rlimits per process only)"
-    parts.append(f"<tr><td>cap on each notebook's process tree</td><td colspan=2>{e(cap)}</td>"
-                 "</tr></table>")
+    built = measured.get("seccomp")
+    if built:
+        parts.append(f"<tr><td>seccomp filter</td><td colspan=2>{e(built['binding'])}: "
+                     f"{built['rules']} rules, {built['instructions']} BPF instructions; denies "
+                     f"{e(', '.join(built['denied']))}, clone with namespace flags, clone3 "
+                     "(ENOSYS), TIOCSTI and TIOCLINUX, sockets other than AF_UNIX, AF_INET and "
+                     "AF_INET6, personalities other than Linux's</td></tr>")
+    tasks = measured.get("tasks_cap") or "nothing (each process's rlimits only)"
+    memory = measured.get("memory_cap") or ("per process only (RLIMIT_AS of each); nothing "
+                                            "caps the tree's total")
+    parts.append(f"<tr><td>cap on each notebook's process tree</td><td colspan=2>tasks: "
+                 f"{e(tasks)}; memory: {e(memory)}</td></tr></table>")
     if measured.get("shortfalls"):
         parts.append("<p>Short of the promise: " + e("; ".join(measured["shortfalls"])) + "</p>")
     return parts

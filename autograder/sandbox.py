@@ -13,7 +13,9 @@ costs a fork, not a Python start. Bubblewrap gives each sandbox:
   ``/usr`` and ``/etc`` (password hashes empty); a private ``/tmp`` and
   ``/dev/shm``, a minimal ``/dev`` and its own ``/proc``;
 - a new session (no terminal to write to), ``no_new_privs``, and death with
-  the worker.
+  the worker;
+- a seccomp filter (:mod:`autograder.syscall_filter`) that denies the system
+  calls grading never needs.
 
 :func:`preflight` refuses to go on when ``bwrap`` is missing or cannot make
 its namespaces, with the command that fixes it.
@@ -177,6 +179,7 @@ class Sandbox:
                or k == "AUTOGRADER_DEBUG"}
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         kwargs: dict = {}
+        fds = [theirs.fileno()]
         if self.confined:
             hidden = hidden_by_private_mounts(sandbox_paths())
             if hidden:
@@ -186,15 +189,23 @@ class Sandbox:
                     "the course or its Python environment there; keep the "
                     "repository and its .venv elsewhere (under your home folder, say), or pass "
                     "--unconfined to grade a trusted class without confinement.")
-            program = [*bwrap_command(find_bwrap(), self.tmp_mb), "--", *program]
+            from autograder import syscall_filter
+
+            command = bwrap_command(find_bwrap(), self.tmp_mb)
+            fds.append(syscall_filter.build())
+            program = [*command, "--seccomp", str(fds[1]), "--", *program]
             if runs_as_nobody(sandbox_paths()):
                 kwargs.update(user=SANDBOX_UID, group=SANDBOX_UID, extra_groups=[])
         else:
             program.append("--pids-shared")
         stderr = None if os.environ.get("AUTOGRADER_DEBUG") else subprocess.DEVNULL
-        self.proc = subprocess.Popen(program, pass_fds=[theirs.fileno()], env=env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=stderr, start_new_session=True, **kwargs)
+        try:
+            self.proc = subprocess.Popen(program, pass_fds=fds, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=stderr, start_new_session=True, **kwargs)
+        finally:
+            for fd in fds[1:]:  # bubblewrap read the filter from its copy
+                os.close(fd)
         theirs.close()
         self.control = ours
         try:

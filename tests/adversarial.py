@@ -283,6 +283,26 @@ for _dev in ("/dev/sda", "/dev/vda", "/dev/mem", "/dev/kmsg", "/dev/tty", "/dev/
         print("device refused", _dev, error.strerror)
 '''
 
+# The kernel's attack surface that the seccomp filter closes: each call is refused with
+# EPERM (an error learner code can read; the process goes on), and the cell says what it got.
+SYSCALLS = '''
+import ctypes, errno, socket
+import pyseccomp  # only for the calls' numbers on this architecture
+_libc = ctypes.CDLL(None, use_errno=True)
+_got = []
+for _name, _args in (("unshare", (0x10000000,)), ("keyctl", (0, -3, 0)),
+                     ("io_uring_setup", (1, 0)), ("bpf", (0, 0, 0))):
+    ctypes.set_errno(0)
+    _result = _libc.syscall(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, _name), *_args)
+    _got.append(f"{{_name}} {{'allowed' if _result >= 0 else errno.errorcode[ctypes.get_errno()]}}")
+try:
+    socket.socket(16, socket.SOCK_RAW, 0).close()  # AF_NETLINK, NETLINK_ROUTE
+    _got.append("netlink allowed")
+except OSError as error:
+    _got.append(f"netlink {{errno.errorcode[error.errno]}}")
+print("system calls:", ", ".join(_got))
+'''
+
 READER = '''
 import glob, os
 
@@ -567,6 +587,10 @@ def cases(ctx: dict) -> list[Case]:
              graded_contains="network refused 127.0.0.1"),
         Case("devices", "reads disk, memory and console devices",
              _nb(audit(DEVICES)), ok=AUDIT, graded_contains="device refused /dev/tty"),
+        Case("syscalls", "unshares a user namespace, calls keyctl, io_uring_setup, bpf, "
+             "opens a netlink socket", _nb(audit(SYSCALLS.format())), ok=AUDIT,
+             graded_contains="system calls: unshare EPERM, keyctl EPERM, io_uring_setup EPERM, "
+             "bpf EPERM, netlink EPERM"),
         # -- resource limits -------------------------------------------------------
         Case("loop_cell", "infinite loop ignoring SIGINT in an answer cell", _nb(
              {"audit_missing": LOOP_CELL}), status=("timeout",), note="time limit"),

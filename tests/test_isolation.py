@@ -40,6 +40,16 @@ def test_each_sandbox_is_confined_as_promised(measured, role):
     assert got["visible"] == []  # solutions/, .git, /etc/shadow, OUT
     assert "sda" not in got["devices"] and "mem" not in got["devices"]
     assert got["processes"] <= 3  # its fork server, itself, and nothing of the machine's
+    assert got["status"]["Seccomp"] == "2"  # a filter, and each call it denies tried: EPERM
+    assert got["denied"] == {"keyctl": "EPERM", "io_uring_setup": "EPERM", "bpf": "EPERM",
+                             "socket(AF_NETLINK)": "EPERM", "unshare(CLONE_NEWUSER)": "EPERM"}
+
+
+def test_the_seccomp_filter_comes_from_libseccomp(measured):
+    facts, _ = measured
+    built = facts["seccomp"]
+    assert built["binding"].startswith("pyseccomp ") and built["rules"] > len(built["denied"])
+    assert {"keyctl", "bpf", "io_uring_setup", "unshare", "mount", "ptrace"} <= set(built["denied"])
 
 
 def _one_cell_notebook(source: str):
@@ -49,7 +59,7 @@ def _one_cell_notebook(source: str):
 
 
 def test_an_interrupt_between_cells_does_not_kill_the_learner_process():
-    caps = cgroups.create(cgroups.MAX_TASKS, 1 << 30)
+    caps = cgroups.create(isolation.MAX_TASKS, 1 << 30)
     pid, sock = execute._started("learner", lambda: execute._spawn(
         sandbox.pair().learner, "learner", isolation.Limits(), caps))
     try:
@@ -96,7 +106,7 @@ def test_a_fork_bomb_is_stopped_and_leaves_nothing_behind():
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "children:" in text, outputs  # an error output instead says how the cell ended
     made = int(text.rsplit("children:", 1)[1])
-    assert "stopped:" in text and made <= cgroups.MAX_TASKS, text
+    assert "stopped:" in text and made <= isolation.MAX_TASKS, text
     assert result.problems == []
     time.sleep(0.5)
     assert [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == "sleep 31.4159"] == []
@@ -155,6 +165,67 @@ def test_grading_refuses_to_start_without_bubblewrap(tmp_path):
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("Refusing to grade: bubblewrap (`bwrap`) was not found")
     assert "apt-get install bubblewrap" in last and "--unconfined" in last
+    assert not (tmp_path / "out" / "scores.csv").exists()
+
+
+def test_the_report_prints_the_filter_and_what_the_probe_got(tmp_path):
+    run = _cli(tmp_path, "--quiet")
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "Seccomp 2" in report and "pyseccomp 0.1.2" in report
+    assert report.count("keyctl: EPERM, io_uring_setup: EPERM, bpf: EPERM, socket(AF_NETLINK): "
+                        "EPERM, unshare(CLONE_NEWUSER): EPERM") == 2  # learner's and tests'
+
+
+def _cli_in_namespace(tmp_path, mounts: list[str], *extra):
+    """The command line, run in a private mount namespace (bubblewrap's, as root) with ``mounts``."""
+    subs = tmp_path / "subs"
+    (subs / "ann" / "01_preprocessing").mkdir(parents=True, exist_ok=True)
+    (subs / "ann" / "01_preprocessing" / "preprocessing.ipynb").write_text("not a notebook")
+    return subprocess.run([sandbox.find_bwrap(), "--dev-bind", "/", "/", *mounts, "--", PYTHON,
+                           "-m", "autograder", "grade", str(subs), "--out", str(tmp_path / "out"),
+                           "--workers", "1", *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts /sys/fs/cgroup read-only in a mount "
+                    "namespace: needs root")
+@pytest.mark.skipif(sandbox.runs_as_nobody(sandbox.sandbox_paths()),
+                    reason="bubblewrap runs as nobody here: RLIMIT_NPROC caps the sandbox's tasks "
+                    "even without control groups, so nothing is refused")
+def test_grading_refuses_to_start_when_nothing_caps_the_tree(tmp_path):
+    # A read-only /sys/fs/cgroup (as in many containers), and a sandbox user that is the
+    # host's root, whom RLIMIT_NPROC does not bind: no cap on a notebook's tasks at all.
+    run = _cli_in_namespace(tmp_path, ["--ro-bind", "/sys/fs/cgroup", "/sys/fs/cgroup"])
+    assert run.returncode == 2, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("Refusing to grade: learner code cannot be confined as promised: "
+                           "nothing caps each notebook's tasks"), last
+    assert "mkdir -p /sys/fs/cgroup/" in last and "--without-tree-cap" in last
+    run = _cli_in_namespace(tmp_path, ["--ro-bind", "/sys/fs/cgroup", "/sys/fs/cgroup"],
+                            "--without-tree-cap", "--quiet")
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "tasks: nothing (each process&#x27;s rlimits only)" in report
+
+
+def _libseccomp() -> str:
+    import pyseccomp  # noqa: F401 - loads the library, whose file /proc/self/maps then shows
+
+    with open("/proc/self/maps") as f:
+        return next(line.split()[-1] for line in f if "libseccomp" in line)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="hides a system library in a mount namespace: "
+                    "needs root")
+def test_grading_refuses_to_start_without_libseccomp(tmp_path):
+    # The grader runs where libseccomp's file reads empty (a private mount namespace):
+    # the binding cannot load it, as on a machine without the package.
+    run = _cli_in_namespace(tmp_path, ["--ro-bind", "/dev/null", _libseccomp()])
+    assert run.returncode == 2, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("Refusing to grade: the seccomp filter cannot be built"), last
+    assert "apt-get install libseccomp2" in last and "--unconfined" in last
     assert not (tmp_path / "out" / "scores.csv").exists()
 
 
