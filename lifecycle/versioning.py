@@ -411,7 +411,8 @@ def plot_versions(table: pd.DataFrame, *, metric: str = "accuracy", ax=None):
 
 
 def plot_canary(timeline: pd.DataFrame, *, rollback_at: int | None = None,
-                threshold: float | None = None, ax=None):
+                threshold: float | None = None, label: str = "candidate vs current",
+                color=None, ax=None):
     """Plot the candidate's disagreement with the current version, window by window.
 
     Parameters
@@ -422,6 +423,10 @@ def plot_canary(timeline: pd.DataFrame, *, rollback_at: int | None = None,
         Position of the window after which the rollback happened: marked.
     threshold : float, optional
         The rule's threshold, drawn as a line.
+    label : str, default="candidate vs current"
+        The line's name in the legend: several candidates can share one axes.
+    color : matplotlib color, optional
+        The line's colour (default: the course's first).
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -430,10 +435,13 @@ def plot_canary(timeline: pd.DataFrame, *, rollback_at: int | None = None,
     """
     timeline = check.frame(timeline, "timeline", columns=("disagreement",),
                            source="disagreement_timeline(...)")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str (the legend's name of the line); got {type(label).__name__}.")
     ax = new_axes("Canary: disagreement with the current version", "window",
                   "share of predictions that differ", ax=ax)
-    ax.plot(np.arange(len(timeline)), timeline["disagreement"], marker="o", color=COLORS[0],
-            label="candidate vs current")
+    ax.autoscale(enable=True, axis="y")  # a line added to these axes extends them
+    ax.plot(np.arange(len(timeline)), timeline["disagreement"], marker="o",
+            color=COLORS[0] if color is None else color, label=label)
     if threshold is not None:
         ax.axhline(check.real(threshold, "threshold"), color=COLORS[1], linestyle="--",
                    label=f"threshold {threshold:.0%}")

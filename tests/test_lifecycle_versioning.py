@@ -57,6 +57,7 @@ def test_hashes_change_with_their_inputs():
     (lambda: vs.plot_versions(pd.DataFrame({"estimate": [0.5], "low": [0.6], "high": [0.7]})),
      ValueError, "low <= estimate"),
     (lambda: vs.plot_canary(pd.DataFrame({"x": [0.1]})), ValueError, "disagreement"),
+    (lambda: vs.plot_canary(pd.DataFrame({"disagreement": [0.1]}), label=3), TypeError, "label"),
 ])
 def test_wrong_calls_say_what_to_pass(call, error, words):
     with pytest.raises(error, match=words):
@@ -153,6 +154,9 @@ def test_plots_label_their_axes(bundles):
     assert ax.get_ylabel() == "accuracy" and [t.get_text() for t in ax.get_xticklabels()] == ["v1", "v2"]
     ax = vs.plot_canary(pd.DataFrame({"disagreement": [0.0, 0.3, 0.4]}), rollback_at=1, threshold=0.1)
     assert any("rolled back" in t.get_text() for t in ax.get_legend().get_texts())
+    vs.plot_canary(pd.DataFrame({"disagreement": [0.02, 0.7]}), label="another candidate", color="C2", ax=ax)
+    assert "another candidate" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 0.7  # the second line is in view
 
 
 def test_serve_with_a_candidate_through_the_command_line(bundles, tmp_path):

@@ -140,6 +140,10 @@ WRONG = [
        ("    for key, value in record[\"params\"].items():\n        client.log_param(run_id, key, value)\n",
         "    client.log_param(run_id, \"params\", json.dumps(record[\"params\"]))\n"),
        fails=("test_registry_basic",)),
+    # The example cell's client (on the lesson's store) is a global of the notebook: an
+    # answer that leaves root unused still works on that store, and only another root shows it.
+    _w("register: the notebook's client, not one opened on root", "register",
+       ("    client, experiment_id = vs.mlflow_client(root)\n", ""), fails=("test_registry_basic",)),
     # ----------------------------------------------------------------- exercise 5
     _w("promote: the former champion not kept as 'previous'", "promote",
        ('        client.set_registered_model_alias(name, "previous", before)\n', "        pass\n"),
@@ -162,6 +166,8 @@ WRONG = [
        ("    try:\n        client.get_model_version(name, version)",
         "    client.set_registered_model_alias(name, \"champion\", version)\n"
         "    try:\n        client.get_model_version(name, version)"), fails=("test_promote",)),
+    _w("promote: the notebook's client, not one opened on root", "promote",
+       ("    client, _ = vs.mlflow_client(root)\n", ""), fails=("test_promote",)),
     # ----------------------------------------------------------------- exercise 6
     _w("load_version: MLflow's own tags kept", "load_version",
        ('{k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}', "dict(run.data.tags)"),
@@ -176,6 +182,8 @@ WRONG = [
     _w("load_version: params converted back to numbers", "load_version",
        ('"params": dict(run.data.params)', '"params": {k: json.loads(v) for k, v in run.data.params.items()}'),
        fails=("test_registry_basic",)),
+    _w("load_version: the notebook's client, not one opened on root", "load_version",
+       ("    client, _ = vs.mlflow_client(root)\n", ""), fails=("test_registry_basic",)),
     # ----------------------------------------------------------------- exercise 7
     _w("bootstrap: A minus B", "paired_bootstrap",
        ("d = (pred_b == y_true).astype(float) - (pred_a == y_true).astype(float)",
@@ -256,6 +264,8 @@ WRONG = [
     _w("timeline: window 0 not refused", "disagreement_timeline",
        ("    if window < 1:\n", "    if window < 0:\n"), ("range(0, len(pairs), window)", "range(0, len(pairs), max(window, 1))"),
        fails=("test_timeline_edges",)),
+    _w("timeline: only window 0 refused (a negative window gives an empty frame)", "disagreement_timeline",
+       ("    if window < 1:\n", "    if window == 0:\n"), fails=("test_timeline_edges",)),
     _w("timeline: an empty log gives a frame without columns", "disagreement_timeline",
        ("return pd.DataFrame(rows, columns=columns)", "return pd.DataFrame(rows)"), fails=("test_timeline_edges",)),
     # ----------------------------------------------------------------- exercise 10
