@@ -25,7 +25,15 @@ def grade_cli(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     running for the rest of the suite, then :class:`subprocess.TimeoutExpired`
     is raised.
     """
-    cmd = [PYTHON, "-m", "autograder", "grade", *args]
+    return run_group([PYTHON, "-m", "autograder", "grade", *args], timeout)
+
+
+def run_group(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``cmd`` from the course root in a session of its own; stdout and stderr captured.
+
+    On ``timeout`` its whole process group is killed, then
+    :class:`subprocess.TimeoutExpired` is raised.
+    """
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as proc:
         try:

@@ -17,7 +17,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cgroups
-from tests.conftest import PYTHON, ROOT
+from tests.conftest import PYTHON, ROOT, run_group
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="makes a throwaway Unix user: needs root")
 
@@ -112,16 +111,8 @@ def _as_user(user: User, args: list[str], timeout: float = 900) -> subprocess.Co
                "env", "-i", *(f"{k}={v}" for k, v in env.items()),
                PYTHON, "-m", "autograder", "grade", *args]
     script.append("exec " + " ".join(f"'{c}'" for c in command))
-    with subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
-                           "\n".join(script)], cwd=ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return run_group(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+                      "\n".join(script)], timeout)
 
 
 def _submit(user: User, run: str, cells: dict[str, str]) -> tuple[Path, Path]:
