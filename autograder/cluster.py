@@ -13,8 +13,9 @@ environment (the same repository and ``.venv``, checked by a fingerprint):
 - the worker rebuilds the lesson's gradebook from those files (nbgrader's
   ``GenerateAssignment``, once per lesson and worker), measures its confinement
   (:func:`autograder.confinement.check`, once per worker, refusing as a local
-  run refuses), and grades with :func:`autograder.pipeline.grade` in
-  :func:`autograder.sandbox.pair`, the call a local pool worker makes;
+  run refuses), and grades with :func:`autograder.pipeline.grade` in a sandbox
+  pair it keeps (:class:`autograder.sandbox.Pair`), with the run's
+  :class:`autograder.run.Settings`, as a local :class:`autograder.run.Worker` does;
 - the :class:`~autograder.pipeline.Outcome` (rows, graded notebook, feedback
   page) comes back, at most :data:`MAX_RESULT_BYTES`, and the client saves it as
   the local pool's results are saved (``OUT/.state``, so reruns resume).
@@ -23,7 +24,7 @@ Faults: Dask reschedules a task whose worker died; a task that was assigned to
 ``distributed.scheduler.allowed-failures`` + 1 workers that died raises
 ``KilledWorker``. The client then grades that notebook once more from scratch,
 and a second ``KilledWorker`` grades it ``killed``, as a local run does with a
-notebook that broke its pool twice: at most 2 x (allowed-failures + 1) tries. A scheduler that cannot be reached, or is lost
+notebook that killed its worker twice: at most 2 x (allowed-failures + 1) tries. A scheduler that cannot be reached, or is lost
 for longer than ``distributed.comm.timeouts.connect``, raises
 :class:`ClusterError` naming its address; every notebook graded before is saved.
 """
@@ -44,6 +45,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from autograder import sandbox
+from autograder.run import CRASHED  # the local run's words
 
 __all__ = ["ClusterError", "EnvironmentMismatch", "GraderPlugin", "grade_jobs", "fingerprint",
            "lesson_bundle", "reachable"]
@@ -51,7 +53,6 @@ __all__ = ["ClusterError", "EnvironmentMismatch", "GraderPlugin", "grade_jobs", 
 PLUGIN = "autograder"
 MAX_RESULT_BYTES = 64 << 20  # a graded notebook and its feedback page, together
 MAX_LESSON_BYTES = 64 << 20  # a lesson's instructor files, together
-CRASHED = "grading this notebook crashed the grader's worker"  # the local run's words
 # Parts of the course that decide a grade on the worker: they must be the client's.
 FINGERPRINTED = ("autograder", "lifecycle", "datasets", "course", "requirements.txt")
 
@@ -116,8 +117,9 @@ class GraderPlugin(WorkerPlugin):
     """Per-worker state of the cluster grader (a Dask worker plugin).
 
     It holds, for its worker process only: a scratch folder, the lessons
-    prepared there, the confinement measured, the environment fingerprint and a
-    lock, since the two sandboxes of a process grade one notebook at a time.
+    prepared there, the confinement measured, the environment fingerprint, its
+    sandbox pairs (one per confinement and preload asked for, kept across tasks
+    and runs) and a lock, since the two sandboxes of a pair grade one notebook at a time.
     Registered by the client; Dask installs it on every worker, also those that
     join or restart later.
     """
@@ -145,6 +147,7 @@ class GraderPlugin(WorkerPlugin):
         self.lock = threading.Lock()
         self.lessons: dict = {}
         self.measured: dict = {}
+        self.pairs: dict = {}
         self.fingerprint = fingerprint()
         # nbgrader runs `alembic` by name; keep this interpreter's tools first on PATH.
         os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
@@ -152,7 +155,16 @@ class GraderPlugin(WorkerPlugin):
     def teardown(self, worker) -> None:
         from autograder import cgroups
 
+        for boxes in self.pairs.values():
+            boxes.close()
         cgroups.sweep()
+
+    def _pair(self, settings) -> sandbox.Pair:
+        """This worker's sandboxes for ``settings``, started on first use and kept."""
+        key = (settings.confined, settings.preload)
+        if key not in self.pairs:
+            self.pairs[key] = sandbox.Pair(settings.confined, settings.preload)
+        return self.pairs[key]
 
     def _lesson(self, bundle: dict) -> dict:
         """``notebook stem -> (Lesson, source notebook)`` and the config, prepared once."""
@@ -190,7 +202,7 @@ class GraderPlugin(WorkerPlugin):
         return self.measured[key]
 
     def grade(self, task: dict, bundle: dict) -> dict:
-        """Grade one notebook as a local pool worker does (:func:`autograder.run._work`)."""
+        """Grade one notebook as a local pool worker does (:meth:`autograder.run.Worker.grade`)."""
         from autograder.pipeline import Job, grade
 
         with self.lock:
@@ -199,7 +211,8 @@ class GraderPlugin(WorkerPlugin):
                     f"worker {self.worker_address} runs another version of the course than the "
                     f"client (course at {sandbox.course_root()}): its grades could differ. "
                     "Give every worker the client's checkout and .venv (see docs/instructor.md)")
-            measured = self._confine(task["confined"], task["tree_cap"])
+            settings = task["settings"]
+            measured = self._confine(settings.confined, settings.tree_cap)
             prepared = self._lesson(bundle)
             job = Job(**task["job"])
             lesson, source_nb = prepared["notebooks"][job.notebook]
@@ -210,8 +223,7 @@ class GraderPlugin(WorkerPlugin):
                 job.path = str(path)
             try:
                 outcome = grade(job, lesson, source_nb, prepared["config"].CourseDirectory.db_url,
-                                prepared["config"], task["limits"],
-                                sandbox.pair(task["confined"], task["preload"]))
+                                prepared["config"], settings.limits, self._pair(settings))
             finally:
                 if path is not None:
                     path.unlink(missing_ok=True)
@@ -275,13 +287,14 @@ def _read_submission(path: str | None) -> bytes | None:
         return b""  # graded "invalid" on the worker, as an unreadable file is locally
 
 
-def _task(job, settings: dict) -> dict:
+def _task(job, settings, digest: str) -> dict:
     data = _read_submission(job.path) if not job.status else None
-    return {**settings, "job": {**asdict(job), "path": None}, "data": data}
+    return {"settings": settings, "fingerprint": digest, "job": {**asdict(job), "path": None},
+            "data": data}
 
 
 def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, interrupted,
-               settings: dict) -> tuple[list[dict], dict, int]:
+               settings) -> tuple[list[dict], dict, int]:
     """Grade ``jobs`` on the cluster at ``address``; each result is stored as it arrives.
 
     Parameters
@@ -298,8 +311,8 @@ def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, in
     progress : autograder.progress.Progress
     interrupted : threading.Event
         Set by Ctrl-C: stop handing out notebooks, keep what was saved.
-    settings : dict
-        ``limits``, ``confined``, ``tree_cap``, ``preload``: as the local pool grades.
+    settings : autograder.run.Settings
+        How the notebooks are graded: as the local pool grades them.
 
     Returns
     -------
@@ -339,7 +352,7 @@ def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, setti
     from distributed.scheduler import KilledWorker
 
     if not jobs:  # a rerun with everything saved needs no cluster
-        return [], {"confined": settings["confined"]}, 0
+        return [], {"confined": settings.confined}, 0
     lost_after = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
     client = _connect(address)
     states, measured, graded = [], {}, 0
@@ -354,7 +367,7 @@ def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, setti
         progress.note(f"Grading on the Dask cluster at {address} ({threads} worker "
                       f"thread{'s' * (threads != 1)}); dashboard: {_dashboard(client)}")
         client.register_plugin(GraderPlugin(), name=PLUGIN)
-        settings = {**settings, "fingerprint": fingerprint(str(root))}
+        digest = fingerprint(str(root))
         bundles = {}
         for lesson in sorted({j.lesson for j in jobs}):
             bundle = lesson_bundle(root, lesson)
@@ -374,7 +387,7 @@ def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, setti
                     job = pending[-1]
                     key = (f"autograder-{job.learner}-{job.lesson}-{job.notebook}-"
                            f"{uuid.uuid4().hex[:8]}")
-                    running[client.submit(grade_on_worker, _task(job, settings),
+                    running[client.submit(grade_on_worker, _task(job, settings, digest),
                                           bundles[job.lesson], key=key, pure=False)] = job
                     pending.pop()
                 with client.as_current():  # wait() takes the current client

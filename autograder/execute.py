@@ -369,7 +369,7 @@ class _Run:
             cell.outputs.append(_error(ename or "Error", message, tb or [message]))
 
 
-def run_notebook(nb, lesson: Lesson, limits, boxes=None) -> RunResult:
+def run_notebook(nb, lesson: Lesson, limits, boxes) -> RunResult:
     """Execute a sanitized submission and grade its test cells.
 
     Parameters
@@ -380,15 +380,14 @@ def run_notebook(nb, lesson: Lesson, limits, boxes=None) -> RunResult:
     lesson : Lesson
         The instructor's notebook, classified (:func:`autograder.notebook.read_lesson`).
     limits : autograder.isolation.Limits
-    boxes : autograder.sandbox.Pair, optional
-        The sandboxes to run the learner's code and the tests in; default:
-        this process's confined pair (:func:`autograder.sandbox.pair`).
+    boxes : autograder.sandbox.Pair
+        The sandboxes to run the learner's code and the tests in (started here if
+        they are not running; left running for the next notebook).
 
     Returns
     -------
     result : RunResult
     """
-    boxes = boxes or sandbox.pair()
     boxes.ensure()  # a sandbox's start-up is not the notebook's time
     run = _Run(lesson, limits, boxes)
     try:

@@ -6,18 +6,20 @@ or changed (by content hash of the submission, the lesson and the grader).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import csv
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
 import time
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import nbformat
 
@@ -29,13 +31,87 @@ from autograder.notebook import read_lesson
 from autograder.pipeline import Job, Outcome
 from autograder.progress import Progress
 
-__all__ = ["ROOT", "available_lessons", "grade_class"]
+__all__ = ["ROOT", "Settings", "Worker", "available_lessons", "grade_class"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORES_HEADER = ["learner", "lesson", "notebook", "exercise", "score", "max_score", "status"]
+CRASHED = "grading this notebook crashed the grader's worker"
 
-# Set by the parent before the workers fork; read-only afterwards.
-_SHARED: dict = {}
+
+@dataclass(frozen=True)
+class Settings:
+    """How every notebook of one run is graded: fixed before any worker starts.
+
+    A local run's workers inherit it when they fork; a cluster run sends it
+    with each task (:mod:`autograder.cluster`).
+
+    Parameters
+    ----------
+    limits : autograder.isolation.Limits
+    confined : bool
+        Learner code and tests in their bubblewrap sandboxes (False: ``--unconfined``).
+    tree_cap : bool
+        The cap on each notebook's process tree is required (False: ``--without-tree-cap``).
+    preload : tuple of str or None
+        What the sandboxes' fork servers import (:func:`autograder.forkserver.modules_for`).
+    """
+
+    limits: Limits
+    confined: bool = True
+    tree_cap: bool = True
+    preload: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Course:
+    """The lessons a run grades, read once before the workers fork.
+
+    Parameters
+    ----------
+    lessons : Mapping
+        ``(lesson, notebook stem) -> (Lesson, source notebook)``, read-only.
+    config : traitlets.config.Config
+        nbgrader's configuration for the run (its gradebook).
+    """
+
+    lessons: Mapping
+    config: object
+
+    def lesson(self, job: Job):
+        """The classified instructor notebook that ``job`` is graded against."""
+        return self.lessons[(job.lesson, job.notebook)][0]
+
+    def source_nb(self, job: Job):
+        """The instructor notebook itself."""
+        return self.lessons[(job.lesson, job.notebook)][1]
+
+
+class Worker:
+    """One grading process: the run's settings and the two sandboxes it keeps for the run.
+
+    The sandboxes start with its first notebook (their start is the expensive part)
+    and serve every notebook it grades; :meth:`close` ends them.
+
+    Parameters
+    ----------
+    settings : Settings
+    course : Course
+    """
+
+    def __init__(self, settings: Settings, course: Course):
+        self.settings, self.course = settings, course
+        self.boxes = sandbox.Pair(settings.confined, settings.preload)
+
+    def grade(self, job: Job) -> Outcome:
+        """Grade one notebook in this worker's sandboxes."""
+        from autograder.pipeline import grade
+
+        config = self.course.config
+        return grade(job, self.course.lesson(job), self.course.source_nb(job),
+                     config.CourseDirectory.db_url, config, self.settings.limits, self.boxes)
+
+    def close(self) -> None:
+        self.boxes.close()
 
 
 def available_lessons() -> list[str]:
@@ -53,14 +129,6 @@ def _preload() -> None:
 
     exporter().from_notebook_node(nbformat.v4.new_notebook(), resources={"lifecycle": {
         "title": "", "summary": "", "labels": {}}})  # compile templates before forking
-
-
-def _work(job: Job) -> Outcome:
-    lesson, source_nb = _SHARED["lessons"][(job.lesson, job.notebook)]
-    from autograder.pipeline import grade
-
-    return grade(job, lesson, source_nb, _SHARED["db_url"], _SHARED["config"],
-                 _SHARED["limits"], sandbox.pair(_SHARED["confined"], _SHARED["preload"]))
 
 
 def _count(n: int, word: str) -> str:
@@ -138,19 +206,32 @@ def _store(out: Path, config, outcome: Outcome, final: bool = True) -> dict:
     return state
 
 
-def _failed_outcome(job: Job, lesson, why: str) -> Outcome:
+def _failed_outcome(course: Course, job: Job, why: str) -> Outcome:
     from autograder.pipeline import _feedback, source_nb_release
 
     rows = [{"exercise": c.grade_id, "score": 0.0, "max_score": c.points, "status": "killed",
-             "message": why} for c in lesson.tests]
-    source_nb = _SHARED["lessons"][(job.lesson, job.notebook)][1]
-    return Outcome(job, rows, None, _feedback(source_nb_release(source_nb), job, rows, [why]), [why])
+             "message": why} for c in course.lesson(job).tests]
+    return Outcome(job, rows, None, _feedback(source_nb_release(course.source_nb(job)), job,
+                                              rows, [why]), [why])
 
 
-def _start_worker() -> None:
+def _serve(settings: Settings, course: Course, conn) -> None:
+    """A worker process: grade each job the parent sends on ``conn`` until it sends None."""
     # Ctrl-C reaches the workers too: let them finish the notebook at hand (the
-    # parent stops handing out more), rather than break the pool.
+    # parent stops handing out more).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker = Worker(settings, course)
+    try:
+        while (job := conn.recv()) is not None:
+            try:
+                reply = ("done", worker.grade(job))
+            except Exception as error:  # noqa: BLE001 - a grader bug: the parent reports it
+                reply = ("error", repr(error))
+            conn.send(reply)
+    except EOFError:  # the parent is gone
+        pass
+    finally:
+        worker.close()
 
 
 @contextlib.contextmanager
@@ -174,62 +255,94 @@ def _interrupt_flag():
         signal.signal(signal.SIGINT, previous)
 
 
-def _grade_all(jobs: list[Job], out: Path, config, workers: int, progress: Progress) -> list[dict]:
+def _grade_all(jobs: list[Job], out: Path, settings: Settings, course: Course, workers: int,
+               progress: Progress) -> list[dict]:
     try:
         with _interrupt_flag() as interrupted:
-            return _run_pools(jobs, out, config, workers, progress, interrupted)
+            return _Pool(settings, course, workers).grade(
+                jobs, lambda o, final: _store(out, course.config, o, final), progress, interrupted)
     finally:
         cgroups.sweep()
 
 
-def _run_pools(jobs, out, config, workers, progress, interrupted) -> list[dict]:
-    """Grade ``jobs`` in worker pools; a job that broke its pool is retried in a new one."""
-    states, pending, retried = [], list(jobs), set()
-    while pending:
-        ctx = multiprocessing.get_context("fork")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                    initializer=_start_worker) as pool:
-            futures = {pool.submit(_work, job): job for job in pending}
-            pending = []
-            for future in cf.as_completed(futures):
-                if interrupted.is_set():
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise KeyboardInterrupt
-                job = futures[future]
-                final = False  # unless the grader did its part
-                try:
-                    outcome = future.result()
-                    final = True
-                except cf.process.BrokenProcessPool:
-                    # keyed per job: identical notebooks of two learners share a digest
-                    if (job.learner, job.lesson, job.notebook) in retried:  # broke it twice
-                        lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
-                        outcome = _failed_outcome(job, lesson, "grading this notebook "
-                                                  "crashed the grader's worker")
+class _Pool:
+    """Worker processes forked from this warm one, each grading one notebook at a time.
+
+    A worker that dies takes only the notebook it was grading: that notebook is
+    graded once more in a new worker, and ``killed`` if it kills that one too.
+    """
+
+    def __init__(self, settings: Settings, course: Course, size: int):
+        self.settings, self.course, self.size = settings, course, size
+        self.procs: dict = {}  # connection -> its worker process
+
+    def _start(self):
+        ours, theirs = multiprocessing.Pipe()
+        proc = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(self.settings, self.course, theirs), daemon=True)
+        proc.start()
+        theirs.close()
+        self.procs[ours] = proc
+        return ours
+
+    def _end(self, conn, kill: bool) -> None:
+        proc = self.procs.pop(conn)
+        with contextlib.suppress(OSError):
+            if kill:
+                proc.kill()
+            else:
+                conn.send(None)
+        proc.join()
+        conn.close()
+
+    def grade(self, jobs, store, progress, interrupted) -> list[dict]:
+        """Grade ``jobs``; ``store(outcome, final) -> state`` saves each as it arrives."""
+        states, pending, busy, idle, retried = [], list(reversed(jobs)), {}, [], set()
+        try:
+            # A first Ctrl-C hands out no more notebooks; those being graded are saved.
+            while (pending and not interrupted.is_set()) or busy:
+                while pending and len(busy) < self.size and not interrupted.is_set():
+                    conn = idle.pop() if idle else self._start()
+                    conn.send(pending[-1])
+                    busy[conn] = pending.pop()
+                for conn in multiprocessing.connection.wait(list(busy), timeout=1):
+                    job = busy.pop(conn)
+                    final = False  # unless the grader did its part
+                    try:
+                        kind, value = conn.recv()
+                    except (EOFError, OSError):  # the notebook killed its worker
+                        self._end(conn, kill=True)
+                        # keyed per job: identical notebooks of two learners share a digest
+                        ident = (job.learner, job.lesson, job.notebook)
+                        if ident not in retried:
+                            retried.add(ident)
+                            pending.append(job)
+                            continue
+                        outcome = _failed_outcome(self.course, job, CRASHED)
                     else:
-                        retried.add((job.learner, job.lesson, job.notebook))
-                        pending.append(job)
-                        continue
-                except Exception as error:  # noqa: BLE001 - a grader bug: report, go on
-                    lesson = _SHARED["lessons"][(job.lesson, job.notebook)][0]
-                    outcome = _failed_outcome(job, lesson, f"grader error: {error!r}")
-                states.append(_store(out, config, outcome, final))
-                progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
-    return states
+                        idle.append(conn)
+                        final = kind == "done"
+                        outcome = value if final else _failed_outcome(
+                            self.course, job, f"grader error: {value}")
+                    states.append(store(outcome, final))
+                    progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
+        finally:
+            for conn in list(self.procs):  # a second Ctrl-C does not wait for a notebook
+                self._end(conn, kill=conn in busy)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        return states
 
 
-def _grade_on_cluster(address, jobs, out, config, progress, tree_cap):
-    """Grade ``jobs`` on the Dask cluster at ``address``, saved as :func:`_run_pools` saves."""
+def _grade_on_cluster(address, jobs, out, settings: Settings, course: Course, progress):
+    """Grade ``jobs`` on the Dask cluster at ``address``, saved as a local run saves them."""
     from autograder import cluster
 
-    def failed(job, why):
-        return _failed_outcome(job, _SHARED["lessons"][(job.lesson, job.notebook)][0], why)
-
-    settings = {"limits": _SHARED["limits"], "confined": _SHARED["confined"],
-                "tree_cap": tree_cap, "preload": _SHARED["preload"]}
     with _interrupt_flag() as interrupted:
-        return cluster.grade_jobs(address, jobs, ROOT, lambda o, final: _store(out, config, o, final),
-                                  failed, progress, interrupted, settings)
+        return cluster.grade_jobs(address, jobs, ROOT,
+                                  lambda o, final: _store(out, course.config, o, final),
+                                  lambda job, why: _failed_outcome(course, job, why),
+                                  progress, interrupted, settings)
 
 
 def _write_scores(path: Path, states: list[dict]) -> None:
@@ -308,13 +421,12 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
             f.problem for f in found) else [])
     config = gradebook.course_config(str(ROOT), str(out_path))
     gradebook.prepare_assignments(config, lessons, due)
-    _SHARED.update(
-        lessons={(les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
-                 for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")},
-        db_url=config.CourseDirectory.db_url, config=config, limits=limits, confined=confined)
+    course = Course(MappingProxyType({
+        (les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
+        for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")}), config)
     # The sandboxes import what these lessons use, not what every lesson may.
-    _SHARED["preload"] = tuple(modules_for(set().union(
-        *(lesson.modules for lesson, _ in _SHARED["lessons"].values()))))
+    settings = Settings(limits, confined, tree_cap, tuple(modules_for(set().union(
+        *(lesson.modules for lesson, _ in course.lessons.values())))))
     jobs = _jobs(found, lessons, limits)
     # Match saved results per job, not per digest: two learners who submit identical
     # notebooks (two untouched releases, a shared solution) have the same digest, and a
@@ -329,10 +441,10 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                                               else f"with {_count(workers, 'worker')}"))
     _preload()
     if scheduler:
-        graded, measured, workers = _grade_on_cluster(scheduler, todo, out_path, config,
-                                                      progress, tree_cap)
+        graded, measured, workers = _grade_on_cluster(scheduler, todo, out_path, settings,
+                                                      course, progress)
     else:
-        graded = _grade_all(todo, out_path, config, workers, progress)
+        graded = _grade_all(todo, out_path, settings, course, workers, progress)
     states = reused + graded
     progress.done()
     _write_scores(out_path / "scores.csv", states)

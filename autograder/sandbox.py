@@ -35,7 +35,7 @@ import sys
 
 from autograder import wire
 
-__all__ = ["ConfinementError", "Pair", "Sandbox", "pair", "release", "bwrap_command", "find_bwrap", "sandbox_paths"]
+__all__ = ["ConfinementError", "Pair", "Sandbox", "release", "bwrap_command", "find_bwrap", "sandbox_paths"]
 
 # All of the course folder that learner code and tests see (and Python's environment).
 COURSE_PARTS = ("lifecycle", "autograder", "datasets", "course")
@@ -286,6 +286,9 @@ class Sandbox:
 class Pair:
     """The two sandboxes of one grading worker: learner code, and the tests.
 
+    Its owner (a :class:`autograder.run.Worker`, a cluster worker's plugin, a
+    test session) keeps it for every notebook it grades and closes it at the end.
+
     Parameters
     ----------
     confined : bool
@@ -310,19 +313,6 @@ class Pair:
     def close(self) -> None:
         self.learner.close()
         self.tests.close()
-
-
-_PAIRS: dict = {}  # pid -> Pair: each process has its own; never shared with a forked worker
-
-
-def pair(confined: bool = True, preload: tuple[str, ...] | None = None) -> Pair:
-    """This process's pair of sandboxes (importing ``preload``, see :class:`Sandbox`), started on first use."""
-    key = (os.getpid(), confined, preload)
-    if key not in _PAIRS:
-        for old in [k for k in _PAIRS if k[0] != os.getpid()]:
-            del _PAIRS[old]  # inherited across a fork: the parent's, not ours
-        _PAIRS[key] = Pair(confined, preload)
-    return _PAIRS[key]
 
 
 def release(sock: socket.socket) -> None:

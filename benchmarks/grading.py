@@ -253,6 +253,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     out = Path(tempfile.mkdtemp(prefix="profile-"))
     results = []
+    boxes = sandbox.Pair()  # one worker's sandboxes, kept for every lesson as a worker keeps them
     try:
         for obj, name, label in patches:
             setattr(obj, name, timed(label, getattr(obj, name)))
@@ -272,8 +273,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
             timers.clear()
             start = time.perf_counter()
             outcome = pipeline.grade(job, read_lesson(source), nbformat.read(str(source), 4),
-                                     config.CourseDirectory.db_url, config, Limits(),
-                                     sandbox.pair())
+                                     config.CourseDirectory.db_url, config, Limits(), boxes)
             total = time.perf_counter() - start
             start = time.perf_counter()
             gradebook.save_grades(config, job, outcome.graded_nb)
@@ -283,6 +283,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     finally:
         for obj, name, fn in saved:
             setattr(obj, name, fn)
+        boxes.close()
         shutil.rmtree(out, ignore_errors=True)
     return results
 

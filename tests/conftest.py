@@ -106,3 +106,13 @@ def filled_release(notebook: str, replacements: dict | None = None):
 
     release = released_course() / Path(notebook).relative_to("solutions")
     return fill(ROOT / notebook, replacements, release=release)
+
+
+@pytest.fixture(scope="session")
+def boxes():
+    """One confined sandbox pair for the session's tests, as a grading worker keeps one."""
+    from autograder import sandbox
+
+    pair = sandbox.Pair()
+    yield pair
+    pair.close()

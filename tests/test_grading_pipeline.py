@@ -30,11 +30,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.run import Worker
 from benchmarks.grading import build_class, compare, nbgrader_autograde, read_scores
 from tests.conftest import PYTHON, ROOT
 
 pytestmark = pytest.mark.cli
 LESSON = "02_optimizers"
+GRADE = Worker.grade  # the real one, kept while a test replaces it
 ZIPPED, TWIN = "zipper", "learner01"  # the zip holds the same notebook as learner01's folder
 
 
@@ -150,12 +152,10 @@ def test_resume_after_sigkill_then_regrade_only_what_changed(klass, parallel, tm
     assert all(scores[k] == expected[("learner00", *k[1:])] for k in changed)
 
 
-def _work_that_fails_for_learner01(job):
-    from autograder import run
-
+def _grade_that_fails_for_learner01(worker, job):
     if job.learner == "learner01":
         raise RuntimeError("the sandbox could not be built")  # a fault of the grading machine
-    return run._real_work(job)
+    return GRADE(worker, job)
 
 
 def test_a_grader_fault_is_reported_then_graded_again_on_the_next_run(klass, parallel, tmp_path,
@@ -166,15 +166,15 @@ def test_a_grader_fault_is_reported_then_graded_again_on_the_next_run(klass, par
     subs, out = tmp_path / "submitted", tmp_path / "out"
     shutil.copytree(klass, subs)
     monkeypatch.setenv("PATH", _env()["PATH"])  # nbgrader runs `alembic`, as the CLI sets up
-    monkeypatch.setattr(run, "_real_work", run._work, raising=False)
-    monkeypatch.setattr(run, "_work", _work_that_fails_for_learner01)  # the forked workers see it
+    # the forked workers see it
+    monkeypatch.setattr(run.Worker, "grade", _grade_that_fails_for_learner01)
     run.grade_class(str(subs), str(out), workers=2, quiet=True)
     with open(out / "scores.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["learner"] == "learner01"]
     assert rows and {r["status"] for r in rows} == {"killed"}
     assert "the sandbox could not be built" in (out / "report.html").read_text()
 
-    monkeypatch.setattr(run, "_work", run._real_work)  # the machine is fixed
+    monkeypatch.setattr(run.Worker, "grade", GRADE)  # the machine is fixed
     log = _grade(subs, out, workers=2)
     assert _graded_lines(log) == [f"learner01/{LESSON}/optimizers"]
     assert read_scores(out / "scores.csv") == expected
@@ -321,3 +321,4 @@ def test_report_and_feedback_pages_read_well(klass, tmp_path):
     assert len(re.findall(r"class=[\"']lc-passed[\"']", solved)) == len(exercises(release))
     unreadable = (out / "feedback" / "unreadable" / LESSON / "optimizers.html").read_text()
     assert unreadable.count("not valid JSON") == 1
+

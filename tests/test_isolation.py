@@ -58,10 +58,10 @@ def _one_cell_notebook(source: str):
     return nb
 
 
-def test_an_interrupt_between_cells_does_not_kill_the_learner_process():
+def test_an_interrupt_between_cells_does_not_kill_the_learner_process(boxes):
     caps = cgroups.create(isolation.MAX_TASKS, 1 << 30)
     pid, sock = execute._started("learner", lambda: execute._spawn(
-        sandbox.pair().learner, "learner", isolation.Limits(), caps))
+        boxes.learner, "learner", isolation.Limits(), caps))
     try:
         os.killpg(pid, signal.SIGINT)  # as the grader does when a cell ends just at its deadline
         wire.send(sock, {"op": "run", "source": "print(6 * 7)"})
@@ -73,8 +73,7 @@ def test_an_interrupt_between_cells_does_not_kill_the_learner_process():
         caps.release()
 
 
-def test_a_sandbox_that_died_is_started_again():
-    boxes = sandbox.pair()
+def test_a_sandbox_that_died_is_started_again(boxes):
     nb = _one_cell_notebook("print('before')")
     execute.run_notebook(nb, read_lesson(nb), isolation.Limits(), boxes)
     boxes.learner.close()  # as if learner code had ended its fork server
@@ -98,10 +97,10 @@ print("children:", made)
 
 @pytest.mark.skipif("pids" not in cgroups.supported(),
                     reason="no pids cgroup here: the grader refuses without --without-tree-cap")
-def test_a_fork_bomb_is_stopped_and_leaves_nothing_behind():
+def test_a_fork_bomb_is_stopped_and_leaves_nothing_behind(boxes):
     nb = _one_cell_notebook(FORK_BOMB)
     # Generous time limits: on a loaded machine the bomb's forks are slow, not unbounded.
-    result = execute.run_notebook(nb, read_lesson(nb), isolation.Limits(cell_timeout=300, notebook_timeout=600))
+    result = execute.run_notebook(nb, read_lesson(nb), isolation.Limits(cell_timeout=300, notebook_timeout=600), boxes)
     outputs = nb.cells[0].outputs
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "children:" in text, outputs  # an error output instead says how the cell ended
@@ -120,23 +119,23 @@ def _cmdline(pid: str) -> str:
         return ""
 
 
-def test_what_one_notebook_leaves_in_the_sandbox_is_gone_for_the_next():
+def test_what_one_notebook_leaves_in_the_sandbox_is_gone_for_the_next(boxes):
     leave = ("import subprocess, os\nopen('/tmp/left-behind', 'w').write('x')\n"
              "subprocess.Popen(['sleep', '27.1828'], start_new_session=True)")
     nb = _one_cell_notebook(leave)
-    execute.run_notebook(nb, read_lesson(nb), isolation.Limits())
+    execute.run_notebook(nb, read_lesson(nb), isolation.Limits(), boxes)
     look = ("import os\nprint(os.path.exists('/tmp/left-behind'), "
             "sum(open(f'/proc/{p}/cmdline').read().startswith('sleep') "
             "for p in os.listdir('/proc') if p.isdigit()))")
     nb = _one_cell_notebook(look)
-    execute.run_notebook(nb, read_lesson(nb), isolation.Limits())
+    execute.run_notebook(nb, read_lesson(nb), isolation.Limits(), boxes)
     assert nb.cells[0].outputs[0]["text"].split() == ["False", "0"]
 
 
-def test_a_learner_that_dies_between_cells_is_killed_not_a_grader_error():
+def test_a_learner_that_dies_between_cells_is_killed_not_a_grader_error(boxes):
     nb = _one_cell_notebook("import os, threading\nthreading.Timer(1.0, lambda: os._exit(0)).start()")
     nb.cells.append(nbformat.v4.new_code_cell("print('never')"))
-    run = execute._Run(read_lesson(nb), isolation.Limits(), sandbox.pair())
+    run = execute._Run(read_lesson(nb), isolation.Limits(), boxes)
     try:
         run.start_learner()
         run.run_learner_cell(nb.cells[0])

@@ -46,14 +46,14 @@ def _notebook(answer: str):
     return nb
 
 
-def _grade(answer: str, **limits):
+def _grade(boxes, answer: str, **limits):
     source = _notebook(GOOD)
-    result = run_notebook(_notebook(answer), read_lesson(source), Limits(**limits))
+    result = run_notebook(_notebook(answer), read_lesson(source), Limits(**limits), boxes)
     return {gid: t["passed"] for gid, t in result.tests.items()}, result
 
 
-def test_correct_answer_passes_every_test():
-    passed, _ = _grade(GOOD)
+def test_correct_answer_passes_every_test(boxes):
+    passed, _ = _grade(boxes, GOOD)
     assert all(passed.values()), passed
 
 
@@ -66,14 +66,14 @@ def test_correct_answer_passes_every_test():
     (GOOD.replace("return clone(model).fit(X, y)", "return model.fit(X, y)"),
      {"test_estimator_untouched"}),
 ])
-def test_each_mistake_fails_its_test(answer, failing):
-    passed, _ = _grade("import numpy as np\n" + answer)
+def test_each_mistake_fails_its_test(answer, failing, boxes):
+    passed, _ = _grade(boxes, "import numpy as np\n" + answer)
     assert {gid for gid, ok in passed.items() if not ok} == failing
 
 
-def test_runaway_answer_times_out_without_stopping_the_run():
+def test_runaway_answer_times_out_without_stopping_the_run(boxes):
     answer = GOOD.replace("def center(x):", "def center(x):\n    while True:\n        pass")
-    passed, result = _grade(answer, cell_timeout=2, notebook_timeout=20)
+    passed, result = _grade(boxes, answer, cell_timeout=2, notebook_timeout=20)
     assert result.tests["test_value"]["status"] == "timeout"
     assert not any(passed.values())
 
@@ -110,17 +110,17 @@ WRONG_BEYOND_TEN = "def double(x):\n    return 2 * x if x < 10 else 0\n"
     # the learner moves a test cell above the one that defines its tool
     ("def _expected(x):\n    return 0\n", [0, 1, 3, 2]),
 ])
-def test_hidden_tests_never_take_the_instructors_tools_from_the_learner(extra, order):
+def test_hidden_tests_never_take_the_instructors_tools_from_the_learner(extra, order, boxes):
     source = _lesson(TOOL_IN_PUBLIC_PART)
     submission = _lesson(TOOL_IN_PUBLIC_PART)
     submission.cells[1].source = WRONG_BEYOND_TEN + extra
     submission.cells = [submission.cells[i] for i in order]
-    result = run_notebook(submission, read_lesson(source), Limits())
+    result = run_notebook(submission, read_lesson(source), Limits(), boxes)
     assert not result.tests["test_double"]["passed"]
     assert not result.tests["test_more"]["passed"]
 
 
-def test_an_answer_may_use_several_processes():
+def test_an_answer_may_use_several_processes(boxes):
     # n_jobs=2 needs semaphores in /dev/shm, in the learner's process and in the tests'
     # (which fits the estimators answers return).
     cells = [("setup", "setup", SETUP),
@@ -137,18 +137,18 @@ def test_an_answer_may_use_several_processes():
                                      "X, y = make_classification(60, random_state=0)\n"
                                      "check_true(search.fit(X, y).best_score_ > 0.5, 'fits')")]
     source = _lesson(cells)
-    result = run_notebook(_lesson(cells), read_lesson(source), Limits())
+    result = run_notebook(_lesson(cells), read_lesson(source), Limits(), boxes)
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
-def test_a_later_answer_may_use_what_an_earlier_test_imported():
+def test_a_later_answer_may_use_what_an_earlier_test_imported(boxes):
     # As in Jupyter, where test cells run in the learner's kernel.
     cells = [("setup", "setup", SETUP),
              ("answer", "first", "def double(x):\n    return 2 * x"),
              ("test", "test_first", "from math import sqrt\ncheck_close(double(sqrt(4.0)), 4.0)"),
              ("answer", "second", "def root_of_double(x):\n    return sqrt(double(x))"),
              ("test", "test_second", "check_close(root_of_double(8.0), 4.0)")]
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -178,19 +178,19 @@ def apply_twice(f, v):
 '''
 
 
-def test_messages_the_learner_writes_to_the_grader_itself_are_refused():
-    passed, result = _grade(FORGER)
+def test_messages_the_learner_writes_to_the_grader_itself_are_refused(boxes):
+    passed, result = _grade(boxes, FORGER)
     assert not any(ok for gid, ok in passed.items() if gid != "test_no_mutation"), passed
     assert result.tampered and "nobody asked" in result.tampered[0]
 
 
-def test_the_tests_process_holds_no_capabilities():
+def test_the_tests_process_holds_no_capabilities(boxes):
     cells = [("setup", "setup", SETUP),
              ("answer", "answer", "x = 1"),
              ("test", "test_caps", "eff = [ln.split()[1] for ln in open('/proc/self/status')\n"
                                    "       if ln.startswith('CapEff')][0]\n"
                                    "check_true(int(eff, 16) == 0, f'capabilities {eff}')")]
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
+    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
     assert result.tests["test_caps"]["passed"], result.tests
 
 
@@ -201,7 +201,7 @@ def test_the_tests_process_holds_no_capabilities():
      "def bounds(x):\n    if not len(x):\n        raise EmptyError('empty')\n"
      "    return Pair(min(x), max(x))\n\nclass EmptyError(ValueError):\n    pass"),
 ])
-def test_an_answer_is_judged_by_what_the_text_asks_for(answer):
+def test_an_answer_is_judged_by_what_the_text_asks_for(answer, boxes):
     cells = [("setup", "setup", SETUP), ("answer", "answer", answer),
              ("test", "test_tuple", "r = bounds([3, 1, 2])\n"
                                     "check_true(isinstance(r, tuple) and r == (1, 3), repr(r))"),
@@ -218,7 +218,7 @@ def test_an_answer_is_judged_by_what_the_text_asks_for(answer):
                 except Exception:  # noqa: BLE001
                     passed[(where, gid)] = False
         else:
-            result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits())
+            result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
             passed.update({(where, gid): t["passed"] for gid, t in result.tests.items()})
     for gid in ("test_tuple", "test_raises"):
         assert passed[("kernel", gid)] and passed[("grader", gid)], passed
