@@ -1,9 +1,10 @@
 """Run one submitted notebook: learner cells in a confined process, tests in another.
 
-:class:`SplitExecute` is an nbgrader preprocessor that takes the place of
-nbgrader's ``Execute`` in the autograding chain. It writes each cell's
-outputs into the notebook as ``Execute`` would (an ``error`` output for a
-failed test), so nbgrader's ``SaveAutoGrades`` scores the result as usual.
+:func:`run_notebook` takes the place of nbgrader's ``Execute`` in the
+autograding chain. It writes each cell's outputs into the notebook as
+``Execute`` would (an ``error`` output for a failed test), for the feedback
+page and the formgrader, and returns each test's verdict: ``scores.csv`` and
+the gradebook are both written from those verdicts.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 The assignments are created from ``solutions/`` by nbgrader's own
 ``GenerateAssignment`` (so cell checksums and source cells are nbgrader's),
-and grades are stored by nbgrader's ``SaveAutoGrades``. The formgrader and
-``nbgrader export`` therefore work on ``OUT/gradebook.db`` as on any course.
+and grades are stored in nbgrader's own records (``nbgrader.api``) from the same
+rows as ``scores.csv``. The formgrader and ``nbgrader export`` therefore work on
+``OUT/gradebook.db`` as on any course.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import os
 import warnings
 from pathlib import Path
 
-import nbformat
 from traitlets.config import Config
 
 __all__ = ["course_config", "prepare_assignments", "save_grades", "export_grades",
@@ -184,40 +184,78 @@ def _set_due(config: Config, lesson: str, duedate) -> None:
             gb.update_or_create_assignment(lesson, duedate=duedate)
 
 
-def save_grades(config: Config, job, graded_nb: str | None) -> None:
-    """Store one graded notebook with nbgrader's SaveAutoGrades (or zeros if none)."""
+def save_grades(config: Config, job, rows: list[dict], unanswered=()) -> None:
+    """Store one notebook's grades from its rows, the ones ``scores.csv`` is written from.
+
+    The learner, the submission (with its time) and nbgrader's records of the
+    notebook are made as nbgrader's ``add_submission`` makes them, then each
+    grade cell's ``auto_score`` is its row's score, as ``SaveAutoGrades`` would
+    set it (a grade cell without a row is left for manual grading), and each
+    answer cell left as released gets nbgrader's "No response." comment. All of
+    it is one transaction: a crash leaves the notebook's old grades or its new ones.
+
+    Parameters
+    ----------
+    config : traitlets.config.Config
+    job : autograder.pipeline.Job
+    rows : list of dict
+        ``exercise`` (grade id) and ``score`` of each test cell.
+    unanswered : iterable of str
+        Grade ids of the answer cells left unchanged.
+    """
+    from nbgrader.api import Gradebook
+
+    scores = {row["exercise"]: float(row["score"]) for row in rows}
+    no_response = set(unanswered)
     # nbgrader's own session handling warns on every new submission; it is harmless.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
-        _save_grades(config, job, graded_nb)
+        with Gradebook(config.CourseDirectory.db_url, COURSE_ID) as gb:
+            try:
+                notebook = _submitted_notebook(gb.db, job)
+                for grade in notebook.grades:
+                    grade.auto_score = scores.get(grade.name)
+                    grade.needs_manual_grade = (grade.manual_score is not None
+                                                or grade.auto_score is None)
+                for comment in notebook.comments:
+                    comment.auto_comment = "No response." if comment.name in no_response else None
+                gb.db.commit()
+            except BaseException:
+                gb.db.rollback()
+                raise
 
 
-def _save_grades(config: Config, job, graded_nb: str | None) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.preprocessors import SaveAutoGrades
+def _submitted_notebook(db, job):
+    """nbgrader's record of ``job``'s notebook, made (uncommitted) with its submission if new."""
+    from nbgrader.api import (
+        Assignment,
+        Comment,
+        Grade,
+        Student,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
 
-    url = config.CourseDirectory.db_url
+    student = db.get(Student, job.learner)
+    if student is None:
+        student = Student(id=job.learner)
+        db.add(student)
+    submission = db.query(SubmittedAssignment).join(Assignment).filter(
+        Assignment.name == job.lesson, SubmittedAssignment.student_id == job.learner).one_or_none()
+    if submission is None:  # as Gradebook.add_submission mirrors the assignment
+        assignment = db.query(Assignment).filter(Assignment.name == job.lesson).one()
+        submission = SubmittedAssignment(assignment=assignment, student=student)
+        for notebook in assignment.notebooks:
+            nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+            for cell in [*notebook.grade_cells, *notebook.task_cells]:
+                Grade(cell=cell, notebook=nb)  # the cell itself: its name is read below
+            for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                Comment(cell=cell, notebook=nb)
+        db.add(submission)
     timestamp = _timestamp(job.timestamp)
-    with Gradebook(url, COURSE_ID) as gb:
-        gb.update_or_create_student(job.learner)
-        try:
-            gb.find_submission(job.lesson, job.learner)
-            if timestamp:
-                gb.update_or_create_submission(job.lesson, job.learner, timestamp=timestamp)
-        except MissingEntry:
-            gb.add_submission(job.lesson, job.learner, **({"timestamp": timestamp} if timestamp else {}))
-    if graded_nb is not None:
-        nb = nbformat.reads(graded_nb, as_version=4)
-        resources = {"nbgrader": {"notebook": job.notebook, "assignment": job.lesson,
-                                  "student": job.learner, "db_url": url}}
-        SaveAutoGrades(config=config).preprocess(nb, resources)
-        return
-    with Gradebook(url, COURSE_ID) as gb:
-        notebook = gb.find_submission_notebook(job.notebook, job.lesson, job.learner)
-        for grade in notebook.grades:
-            grade.auto_score = 0
-            grade.needs_manual_grade = False
-        gb.db.commit()
+    if timestamp:
+        submission.timestamp = timestamp
+    return next(nb for nb in submission.notebooks if nb.name == job.notebook)
 
 
 def _timestamp(text: str | None):

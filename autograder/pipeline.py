@@ -48,6 +48,7 @@ class Outcome:
     feedback_html: str = ""
     notes: list = field(default_factory=list)
     seconds: float = 0.0
+    unanswered: list = field(default_factory=list)  # answer cells' grade ids, left as released
 
 
 def _rows_for(lesson, status: str, message: str) -> list[dict]:
@@ -222,10 +223,19 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
     out.notes += result.problems
     nb = _limit_output(nb, resources, config)
     out.rows = rows
+    out.unanswered = _unanswered(nb)
     out.graded_nb = nbformat.writes(nb)
     out.feedback_html = _feedback(nb, job, rows, out.notes)
     out.seconds = time.monotonic() - start
     return out
+
+
+def _unanswered(nb) -> list[str]:
+    """Answer cells whose checksum is still the released one (nbgrader's "No response.")."""
+    from nbgrader.utils import compute_checksum, is_solution
+
+    return [cell.metadata.nbgrader["grade_id"] for cell in nb.cells if is_solution(cell)
+            and cell.metadata.nbgrader.get("checksum") == compute_checksum(cell)]
 
 
 def _deleted_cells(nb, lesson) -> list[str]:

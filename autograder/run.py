@@ -199,7 +199,7 @@ def _store(out: Path, config, outcome: Outcome, final: bool = True) -> dict:
     if outcome.graded_nb is not None:
         _write_atomic(out / "autograded" / base / f"{job.notebook}.ipynb", outcome.graded_nb)
     _write_atomic(out / "feedback" / base / f"{job.notebook}.html", outcome.feedback_html)
-    gradebook.save_grades(config, job, outcome.graded_nb)
+    gradebook.save_grades(config, job, outcome.rows, outcome.unanswered)
     state = {"digest": job.digest if final else "", "job": asdict(job), "rows": outcome.rows,
              "notes": outcome.notes, "seconds": outcome.seconds}
     _write_atomic(_state_path(out, job), json.dumps(state))

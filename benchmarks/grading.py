@@ -221,7 +221,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     Phases: reading and nbgrader's sanitizing preprocessors; starting the
     learner's confined process; the learner's cells; the tests (including the
     test process's start-up and setup cells, on the first test); output
-    limits; the feedback page; saving the grades with nbgrader's SaveAutoGrades.
+    limits; the feedback page; saving the grades in the gradebook.
     """
     import nbformat
 
@@ -276,10 +276,10 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
                                      config.CourseDirectory.db_url, config, Limits(), boxes)
             total = time.perf_counter() - start
             start = time.perf_counter()
-            gradebook.save_grades(config, job, outcome.graded_nb)
-            timers["save grades (nbgrader SaveAutoGrades)"] = time.perf_counter() - start
+            gradebook.save_grades(config, job, outcome.rows, outcome.unanswered)
+            timers["save grades (gradebook, from the rows)"] = time.perf_counter() - start
             results.append({"notebook": f"{lesson}/{path.stem}", **timers,
-                            "total": total + timers["save grades (nbgrader SaveAutoGrades)"]})
+                            "total": total + timers["save grades (gradebook, from the rows)"]})
     finally:
         for obj, name, fn in saved:
             setattr(obj, name, fn)
@@ -312,7 +312,7 @@ PARTS = {
     "writing results (read, sanitize, limits, feedback page)": (
         "read + check the submission", "sanitize (nbgrader preprocessors)", "LimitOutput",
         "feedback page (nbconvert)"),
-    "gradebook (nbgrader SaveAutoGrades)": ("save grades (nbgrader SaveAutoGrades)",),
+    "gradebook (from the rows)": ("save grades (gradebook, from the rows)",),
 }
 
 

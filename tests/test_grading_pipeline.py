@@ -322,3 +322,66 @@ def test_report_and_feedback_pages_read_well(klass, tmp_path):
     unreadable = (out / "feedback" / "unreadable" / LESSON / "optimizers.html").read_text()
     assert unreadable.count("not valid JSON") == 1
 
+
+def _gradebook_scores(out: Path) -> dict:
+    """``(learner, lesson, notebook, exercise) -> auto_score`` of every grade in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        return {(sub.student.id, LESSON, nb.name, grade.name): grade.auto_score
+                for sub in gb.assignment_submissions(LESSON) for nb in sub.notebooks
+                for grade in nb.grades}
+
+
+def test_scores_csv_and_the_gradebook_hold_the_same_grades(tmp_path):
+    from autograder.notebook import read_lesson
+    from tests.conftest import filled_release
+    from tests.test_corpus import WRONG
+
+    source = ROOT / "solutions" / LESSON / "optimizers.ipynb"
+    lesson = read_lesson(nbformat.read(str(source), as_version=4))
+    wrong = next(v for v in WRONG if v.notebook.endswith(f"{LESSON}/optimizers.ipynb"))
+    deleted = filled_release(f"solutions/{LESSON}/optimizers.ipynb")
+    deleted.cells = [c for c in deleted.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") != lesson.tests[0].grade_id]
+    notebooks = {
+        "solver": filled_release(f"solutions/{LESSON}/optimizers.ipynb"),
+        "wrong": filled_release(wrong.notebook, wrong.answers),
+        "killed": filled_release(f"solutions/{LESSON}/optimizers.ipynb",
+                                 {lesson.answers[0].grade_id: "import os\nos._exit(0)"}),
+        "deleted": deleted,
+    }
+    subs, out = tmp_path / "submitted", tmp_path / "out"
+    for learner, nb in notebooks.items():
+        (subs / learner / LESSON).mkdir(parents=True)
+        nbformat.write(nb, str(subs / learner / LESSON / "optimizers.ipynb"))
+    (subs / "invalid" / LESSON).mkdir(parents=True)
+    (subs / "invalid" / LESSON / "optimizers.ipynb").write_text("not a notebook")
+    _grade(subs, out, workers=2)
+    with open(out / "scores.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    statuses = defaultdict(set)
+    for r in rows:
+        statuses[r["learner"]].add(r["status"])
+    assert "killed" in statuses["killed"] and statuses["invalid"] == {"invalid"}, statuses
+    assert statuses["solver"] == {"ok"} and "error" in statuses["wrong"], statuses
+    scores = {(r["learner"], r["lesson"], r["notebook"], r["exercise"]): float(r["score"])
+              for r in rows}
+    assert _gradebook_scores(out) == scores  # cell by cell, every learner
+
+    totals = defaultdict(float)
+    for (learner, *_), score in scores.items():
+        totals[learner] += score
+    with open(out / "grades.csv", newline="") as f:
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
+    assert exported == dict(totals) and exported["solver"] > exported["wrong"] > 0
+    # nbgrader's own command reads the gradebook, and finds the same
+    theirs = tmp_path / "export.csv"
+    run = subprocess.run([str(Path(PYTHON).parent / "nbgrader"), "export",
+                          f"--CourseDirectory.db_url=sqlite:///{out / 'gradebook.db'}",
+                          "--CourseDirectory.course_id=model-lifecycle-lab",
+                          f"--CsvExportPlugin.to={theirs}"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(theirs.read_text().splitlines()) == sorted(
+        (out / "grades.csv").read_text().splitlines())
