@@ -125,8 +125,11 @@ def _released_as_is(cell, meta: dict) -> bool:
         return False
 
 
-def find_tampering(nb, source_nb) -> list[str]:
+def find_tampering(nb, source_nb, delimiters: tuple[str, str] | None = None) -> list[str]:
     """List the ways a submission changed the graded parts of its notebook.
+
+    ``delimiters`` are those of the hidden tests (default: the course's,
+    :func:`autograder.notebook.hidden_delimiters`).
 
     Changing a test or setup cell's code, its points or its kind, or adding a
     graded cell the instructor did not write, counts. Deleting a cell does
@@ -158,6 +161,7 @@ def find_tampering(nb, source_nb) -> list[str]:
             findings.append(f"cell {gid!r}: points were changed")
         if src_meta.get("locked") and not src_meta.get("solution") and src_cell.cell_type == "code":
             # The release shows only the public part of a test; compare that.
-            if _normal(split_hidden(cell.source)[0]) != _normal(split_hidden(src_cell.source)[0]):
+            if _normal(split_hidden(cell.source, delimiters)[0]) != _normal(
+                    split_hidden(src_cell.source, delimiters)[0]):
                 findings.append(f"cell {gid!r}: the code of a read-only cell was edited")
     return findings

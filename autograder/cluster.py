@@ -173,7 +173,7 @@ class GraderPlugin(WorkerPlugin):
         import nbformat
 
         from autograder import gradebook
-        from autograder.notebook import read_lesson
+        from autograder.notebook import hidden_delimiters, read_lesson
 
         root = self.scratch / "lessons" / bundle["digest"][:16]
         folder = root / "solutions" / bundle["lesson"]
@@ -184,7 +184,8 @@ class GraderPlugin(WorkerPlugin):
         config = gradebook.course_config(str(root), str(root / "out"))
         (root / "out" / ".work").mkdir(parents=True, exist_ok=True)
         gradebook.prepare_assignments(config, [bundle["lesson"]])
-        notebooks = {p.stem: (read_lesson(p), nbformat.read(str(p), as_version=4))
+        notebooks = {p.stem: (read_lesson(p, hidden_delimiters(config)),
+                              nbformat.read(str(p), as_version=4))
                      for p in sorted(folder.glob("*.ipynb"))}
         self.lessons[bundle["digest"]] = prepared = {"notebooks": notebooks, "config": config}
         return prepared

@@ -279,7 +279,8 @@ class _Run:
             self.start_verdict()
         vsock, lsock = self.verdict[1], self.learner[1]
         deadline = self.cell_deadline()
-        if not self.to_verdict(cell, grade_id, {"op": "test", "source": test.source,
+        public, hidden = self.lesson.test_parts[grade_id]
+        if not self.to_verdict(cell, grade_id, {"op": "test", "public": public, "hidden": hidden,
                                                 "grade_id": grade_id, "token": self.token}):
             return
         asked = 0  # requests relayed to the learner and not answered yet

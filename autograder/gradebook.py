@@ -25,16 +25,23 @@ COURSE_ID = "model-lifecycle-lab"
 
 def course_config(root: str, out: str) -> Config:
     """nbgrader configuration for a grading run: the course's own settings, the run's gradebook."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    c = Config()
-    if os.path.exists(os.path.join(root, "nbgrader_config.py")):
-        c.merge(PyFileConfigLoader("nbgrader_config.py", path=root).load_config())
+    c = nbgrader_config(root)
     c.CourseDirectory.root = root
     c.CourseDirectory.source_directory = "solutions"
     c.CourseDirectory.release_directory = os.path.join(out, ".work", "release")
     c.CourseDirectory.db_url = db_url(out)
     c.CourseDirectory.course_id = COURSE_ID
+    return c
+
+
+def nbgrader_config(root: str | None = None) -> Config:
+    """The settings of the course's ``nbgrader_config.py`` under ``root`` (default: this course)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = root or str(Path(__file__).resolve().parent.parent)
+    c = Config()
+    if os.path.exists(os.path.join(root, "nbgrader_config.py")):
+        c.merge(PyFileConfigLoader("nbgrader_config.py", path=root).load_config())
     return c
 
 

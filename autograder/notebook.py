@@ -5,7 +5,9 @@ A lesson notebook (see ``docs/authoring.md``) has four kinds of code cell:
 ``answer``
     nbgrader ``solution: true``: the learner's code, a function or a variable.
 ``test``
-    nbgrader ``grade: true``: public checks, then ``### BEGIN HIDDEN TESTS``.
+    nbgrader ``grade: true``: public checks, then hidden ones between nbgrader's
+    hidden-test delimiters (``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``
+    unless the course's ``nbgrader_config.py`` sets others, :func:`hidden_delimiters`).
 ``setup``
     tagged ``setup``: imports and data the tests use. Graded runs execute
     them twice, for the learner's code and for the tests, so keep them cheap.
@@ -21,11 +23,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-__all__ = ["Cell", "Lesson", "filled_release", "modules_imported", "names_defined", "names_used",
-           "read_lesson", "split_hidden"]
+__all__ = ["Cell", "Lesson", "filled_release", "hidden_delimiters", "modules_imported",
+           "names_defined", "names_used", "read_lesson", "split_hidden"]
 
-HIDDEN_BEGIN = re.compile(r"^\s*### BEGIN HIDDEN TESTS\s*$", re.M)
-HIDDEN_END = re.compile(r"^\s*### END HIDDEN TESTS\s*$", re.M)
 SOLUTION_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -46,6 +46,7 @@ class Lesson:
 
     cells: list[Cell]
     answer_names: set[str] = field(default_factory=set)
+    delimiters: tuple[str, str] = ("", "")  # of hidden tests (:func:`hidden_delimiters`)
 
     @property
     def tests(self) -> list[Cell]:
@@ -75,9 +76,14 @@ class Lesson:
         return set().union(*(modules_imported(c.source) for c in self.cells))
 
     @cached_property
+    def test_parts(self) -> dict[str, tuple[str, str]]:
+        """``grade_id`` -> that test's public and hidden parts (:func:`split_hidden`)."""
+        return {c.grade_id: split_hidden(c.source, self.delimiters) for c in self.tests}
+
+    @cached_property
     def test_imports(self) -> dict[str, str]:
         """``grade_id`` -> the import statements of that test's public part, as source."""
-        return {c.grade_id: top_level_imports(split_hidden(c.source)[0]) for c in self.tests}
+        return {gid: top_level_imports(public) for gid, (public, _) in self.test_parts.items()}
 
 
 def _role(cell) -> str:
@@ -97,13 +103,15 @@ def strip_solution_markers(source: str) -> str:
     return "\n".join(ln for ln in source.splitlines() if not SOLUTION_MARK.match(ln))
 
 
-def read_lesson(nb) -> Lesson:
+def read_lesson(nb, delimiters: tuple[str, str] | None = None) -> Lesson:
     """Classify the code cells of an instructor notebook.
 
     Parameters
     ----------
     nb : nbformat.NotebookNode or str or path-like
         The notebook, or the path of one.
+    delimiters : (str, str), optional
+        Of its hidden tests; default: the course's (:func:`hidden_delimiters`).
 
     Returns
     -------
@@ -125,7 +133,7 @@ def read_lesson(nb) -> Lesson:
     for cell in cells:
         if cell.role == "answer":
             names |= names_defined(cell.source)
-    return Lesson(cells, names)
+    return Lesson(cells, names, delimiters or hidden_delimiters())
 
 
 def filled_release(solution, replacements: dict | None = None, *, release=None):
@@ -160,22 +168,54 @@ def filled_release(solution, replacements: dict | None = None, *, release=None):
     return nb
 
 
-def split_hidden(source: str) -> tuple[str, str]:
-    """Split a test cell into its public part and its hidden part.
+def hidden_delimiters(config=None) -> tuple[str, str]:
+    """The begin and end delimiters of hidden tests, as nbgrader's ``ClearHiddenTests`` has them.
+
+    Parameters
+    ----------
+    config : traitlets.config.Config, optional
+        nbgrader's configuration; default: the course's ``nbgrader_config.py``
+        (:func:`autograder.gradebook.nbgrader_config`).
+    """
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    if config is None:
+        from autograder.gradebook import nbgrader_config
+
+        config = nbgrader_config()
+    clear = ClearHiddenTests(config=config)
+    return clear.begin_test_delimeter, clear.end_test_delimeter
+
+
+def split_hidden(source: str, delimiters: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Split a test cell into its public part and its hidden part, as nbgrader does.
+
+    Line by line, as ``ClearHiddenTests`` reads a cell: a line that contains
+    the begin delimiter anywhere starts a hidden region, one that contains the
+    end delimiter ends it, and neither delimiter line belongs to either part.
+    What nbgrader's release keeps is the public part; the rest is hidden.
+
+    Parameters
+    ----------
+    source : str
+    delimiters : (str, str), optional
+        Begin and end; default: the course's (:func:`hidden_delimiters`).
 
     Returns
     -------
     public, hidden : str
         ``hidden`` is empty when the cell has no hidden tests.
     """
-    match = HIDDEN_BEGIN.search(source)
-    if not match:
-        return source, ""
-    hidden = source[match.end():]
-    end = HIDDEN_END.search(hidden)
-    after = hidden[end.end():] if end else ""
-    hidden = hidden[: end.start()] if end else hidden
-    return source[: match.start()] + after, hidden
+    begin, end = delimiters or hidden_delimiters()
+    public, hidden, in_test = [], [], False
+    for line in source.split("\n"):
+        if begin in line:
+            in_test = True
+        elif end in line:
+            in_test = False
+        else:
+            (hidden if in_test else public).append(line)
+    return "\n".join(public), "\n".join(hidden)
 
 
 def _parse(source: str):

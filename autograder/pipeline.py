@@ -126,7 +126,7 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
                         HIDDEN_NOTE, "A check on inputs you have not seen failed too.", 1))
 
 
-def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
+def _feedback(nb, job: Job, rows: list[dict], notes: list[str], config: Config) -> str:
     from nbgrader.preprocessors import ClearHiddenTests
 
     from autograder.feedback import exporter, page_resources
@@ -135,7 +135,7 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str]) -> str:
     # Only graded cells hold hidden tests (and are the instructor's, restored by
     # OverwriteCells). A learner's cell that merely mentions "BEGIN HIDDEN TESTS"
     # made nbgrader's ClearHiddenTests raise on the whole notebook: a grader error.
-    clear = ClearHiddenTests()
+    clear = ClearHiddenTests(config=config)  # the course's delimiters
     said = set(notes)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and (cell.metadata.get("nbgrader") or {}).get("grade"):
@@ -173,7 +173,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
     if job.status:
         out.rows = _rows_for(lesson, job.status, job.problem or job.status)
         out.notes.append(job.problem or job.status)
-        out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
+        out.feedback_html = _feedback(source_nb_release(source_nb, config), job, out.rows, out.notes, config)
         out.seconds = time.monotonic() - start
         return out
     try:
@@ -181,11 +181,11 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
             data = f.read(MAX_READ)
         source_ids = {c.grade_id for c in lesson.cells if c.grade_id}
         nb = read_submission(data, source_ids)
-        tampering = find_tampering(nb, source_nb)
+        tampering = find_tampering(nb, source_nb, lesson.delimiters)
     except (Unreadable, OSError) as error:
         out.rows = _rows_for(lesson, "invalid", f"could not be graded: {error}")
         out.notes.append(f"could not be graded: {error}")
-        out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
+        out.feedback_html = _feedback(source_nb_release(source_nb, config), job, out.rows, out.notes, config)
         out.seconds = time.monotonic() - start
         return out
     resources = _resources(job, db_url)
@@ -202,7 +202,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
             note = f"could not be graded: nbgrader refused the notebook ({error})"[:300]
             out.rows = _rows_for(lesson, "invalid", note)
         out.notes.append(note)
-        out.feedback_html = _feedback(source_nb_release(source_nb), job, out.rows, out.notes)
+        out.feedback_html = _feedback(source_nb_release(source_nb, config), job, out.rows, out.notes, config)
         out.seconds = time.monotonic() - start
         return out
     result = run_notebook(nb, lesson, limits, boxes)
@@ -225,7 +225,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
     out.rows = rows
     out.unanswered = _unanswered(nb)
     out.graded_nb = nbformat.writes(nb)
-    out.feedback_html = _feedback(nb, job, rows, out.notes)
+    out.feedback_html = _feedback(nb, job, rows, out.notes, config)
     out.seconds = time.monotonic() - start
     return out
 
@@ -255,11 +255,11 @@ def _deleted_cells(nb, lesson) -> list[str]:
     return notes
 
 
-def source_nb_release(source_nb):
-    """The instructor's notebook with solutions and hidden tests removed, for a feedback page."""
+def source_nb_release(source_nb, config: Config):
+    """The instructor's notebook released as nbgrader releases it with ``config``, for a feedback page."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
     nb = copy.deepcopy(source_nb)
-    nb, _ = ClearSolutions().preprocess(nb, {})
-    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    nb, _ = ClearSolutions(config=config).preprocess(nb, {})
+    nb, _ = ClearHiddenTests(config=config).preprocess(nb, {})
     return nb

@@ -27,7 +27,7 @@ from autograder import __version__, cgroups, confinement, gradebook, sandbox
 from autograder.forkserver import modules_for
 from autograder.ingest import find_submissions
 from autograder.isolation import Limits
-from autograder.notebook import read_lesson
+from autograder.notebook import hidden_delimiters, read_lesson
 from autograder.pipeline import Job, Outcome
 from autograder.progress import Progress
 
@@ -211,8 +211,9 @@ def _failed_outcome(course: Course, job: Job, why: str) -> Outcome:
 
     rows = [{"exercise": c.grade_id, "score": 0.0, "max_score": c.points, "status": "killed",
              "message": why} for c in course.lesson(job).tests]
-    return Outcome(job, rows, None, _feedback(source_nb_release(course.source_nb(job)), job,
-                                              rows, [why]), [why])
+    config = course.config
+    return Outcome(job, rows, None, _feedback(source_nb_release(course.source_nb(job), config),
+                                              job, rows, [why], config), [why])
 
 
 def _serve(settings: Settings, course: Course, conn) -> None:
@@ -422,7 +423,8 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     config = gradebook.course_config(str(ROOT), str(out_path))
     gradebook.prepare_assignments(config, lessons, due)
     course = Course(MappingProxyType({
-        (les, p.stem): (read_lesson(p), nbformat.read(str(p), as_version=4))
+        (les, p.stem): (read_lesson(p, hidden_delimiters(config)),
+                        nbformat.read(str(p), as_version=4))
         for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")}), config)
     # The sandboxes import what these lessons use, not what every lesson may.
     settings = Settings(limits, confined, tree_cap, tuple(modules_for(set().union(

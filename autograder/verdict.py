@@ -19,7 +19,7 @@ import traceback
 import cloudpickle
 
 from autograder import wire
-from autograder.notebook import _without_magics, names_defined, names_used, split_hidden
+from autograder.notebook import _without_magics, names_defined, names_used
 
 __all__ = ["RemoteAnswer", "LearnerError", "serve"]
 
@@ -191,7 +191,7 @@ def run_test(namespace: dict, link: _Link, cell: dict, answers: set[str], own: s
         ``passed``, and when failed ``part`` (``"public"`` or ``"hidden"``),
         ``ename``, ``evalue`` and, for a public failure only, ``traceback``.
     """
-    public, hidden = split_hidden(cell["source"])
+    public, hidden = cell["public"], cell["hidden"]  # split by the grader, as nbgrader splits
     gid = cell["grade_id"]
     for part, source in (("public", public), ("hidden", hidden)):
         if not source.strip():

@@ -13,11 +13,20 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from traitlets.config import Config
 
+from autograder import gradebook
 from autograder.checks import Unreadable, find_tampering, read_submission
 from autograder.forkserver import ALWAYS, modules_for
 from autograder.ingest import find_submissions
-from autograder.notebook import modules_imported, names_defined, names_used, split_hidden
+from autograder.notebook import (
+    hidden_delimiters,
+    modules_imported,
+    names_defined,
+    names_used,
+    read_lesson,
+    split_hidden,
+)
 from autograder.wire import RefusedAnswer, dump_answer, load_answer
 from tests.conftest import PYTHON, ROOT
 
@@ -27,6 +36,54 @@ def test_split_hidden_and_names():
     assert "b = 2" in hidden and "b = 2" not in public and "c = 3" in public
     assert names_defined("import numpy as np\ndef f(x):\n    y = 1\nz, w = 1, 2") == {"np", "f", "z", "w"}
     assert names_used("f(x) + len(y)") == {"f", "x", "y"}
+
+
+def _nbgrader_public(source: str, config=None) -> str:
+    """What nbgrader's ClearHiddenTests leaves of a test cell."""
+    from nbformat.v4 import new_code_cell
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    cell = new_code_cell(source, metadata={"nbgrader": {"grade": True, "grade_id": "t",
+                                                        "points": 1}})
+    ClearHiddenTests(config=config).preprocess_cell(cell, {}, 0)
+    return cell.source
+
+
+@pytest.mark.parametrize("source, hidden", [
+    ("a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n", "b = 2"),
+    # any line that contains a delimiter is one, wherever it is and whatever surrounds it
+    ("a = 1\n    # BEGIN HIDDEN TESTS (kept back)\nb = 2\n#END HIDDEN TESTS.\nc = 3", "b = 2"),
+    ("a = 1\nprint('BEGIN HIDDEN TESTS')\nb = 2\nx = 'END HIDDEN TESTS'\nc = 3", "b = 2"),
+    # two regions, and code after each
+    ("p = 1\n### BEGIN HIDDEN TESTS\nq = 2\n### END HIDDEN TESTS\nr = 3\n"
+     "### BEGIN HIDDEN TESTS\ns = 4\n\n### END HIDDEN TESTS\nt = 5", "q = 2\ns = 4\n"),
+    ("no = 'hidden tests'\n", ""),
+])
+def test_hidden_tests_are_split_where_nbgrader_splits_them(source, hidden):
+    delimiters = hidden_delimiters(Config())
+    public = _nbgrader_public(source)
+    assert split_hidden(source, delimiters) == (public, hidden)
+
+
+def test_the_hidden_test_delimiters_are_the_course_configs(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        "c.ClearHiddenTests.begin_test_delimeter = 'BEGIN SECRET CHECKS'\n"
+        "c.ClearHiddenTests.end_test_delimeter = 'END SECRET CHECKS'\n")
+    config = gradebook.course_config(str(tmp_path), str(tmp_path / "out"))
+    delimiters = hidden_delimiters(config)
+    assert delimiters == ("BEGIN SECRET CHECKS", "END SECRET CHECKS")
+    source = ("check(1)\n# BEGIN SECRET CHECKS\ncheck(2)\n# END SECRET CHECKS\n"
+              "### BEGIN HIDDEN TESTS\ncheck(3)")
+    nb = new_notebook(cells=[new_code_cell(source, metadata={"nbgrader": {
+        "grade": True, "grade_id": "t", "points": 1, "locked": True}})])
+    public, hidden = read_lesson(nb, delimiters).test_parts["t"]
+    assert (public, hidden) == (_nbgrader_public(source, config), "check(2)")
+    assert "check(3)" in public  # the default delimiter means nothing to this course
+    # this course's own config sets none: nbgrader's defaults, read from nbgrader
+    assert hidden_delimiters() == hidden_delimiters(Config())
 
 
 def test_fork_servers_import_what_the_graded_lessons_use():
