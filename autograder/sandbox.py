@@ -17,8 +17,9 @@ costs a fork, not a Python start. Bubblewrap gives each sandbox:
 - a seccomp filter (:mod:`autograder.syscall_filter`) that denies the system
   calls grading never needs.
 
-:func:`preflight` refuses to go on when ``bwrap`` is missing or cannot make
-its namespaces, with the command that fixes it.
+A sandbox that does not start is refused (:class:`ConfinementError`) with
+what bubblewrap itself wrote before it gave up, and when that was about
+namespaces, with the commands that allow them.
 """
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubble
                 "(`sudo sysctl -w kernel.unprivileged_userns_clone=1`, and on Ubuntu 24.04 "
                 "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`), or pass "
                 "--unconfined to grade a trusted class without confinement")
+
+
+# In bubblewrap's messages when the kernel refuses it namespaces (user, network...).
+NAMESPACE_WORDS = ("namespace", "uid map", "gid map", "rtm_newaddr", "operation not permitted")
 
 
 class ConfinementError(RuntimeError):
@@ -198,11 +203,18 @@ class Sandbox:
                 kwargs.update(user=SANDBOX_UID, group=SANDBOX_UID, extra_groups=[])
         else:
             program.append("--pids-shared")
-        stderr = None if os.environ.get("AUTOGRADER_DEBUG") else subprocess.DEVNULL
+        # What bubblewrap (or Python) writes before the fork server is ready is kept, in
+        # memory, to say why a sandbox did not start; once it is ready it is dropped.
+        debug = bool(os.environ.get("AUTOGRADER_DEBUG"))
+        startup = None if debug else os.memfd_create(f"{self.role}-sandbox-start")
         try:
             self.proc = subprocess.Popen(program, pass_fds=fds, env=env,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=stderr, start_new_session=True, **kwargs)
+                                         stderr=startup, start_new_session=True, **kwargs)
+        except BaseException:
+            if startup is not None:
+                os.close(startup)
+            raise
         finally:
             for fd in fds[1:]:  # bubblewrap read the filter from its copy
                 os.close(fd)
@@ -212,14 +224,11 @@ class Sandbox:
             header, _ = wire.recv(ours)
         except (wire.WireError, OSError):
             header = {}
+        said = _drop(startup)
         if header.get("op") != "ready":
             code = self.proc.wait()
             self.close()
-            raise ConfinementError(
-                f"the {self.role} sandbox did not start (exit status {code}); "
-                + (f"bubblewrap could not make its namespaces here; {INSTALL_HINT}. Run with "
-                   "AUTOGRADER_DEBUG=1 to see bubblewrap's own message."
-                   if self.confined else "run with AUTOGRADER_DEBUG=1 to see why."))
+            raise ConfinementError(_not_started(self.role, self.confined, code, said))
 
     def ensure(self) -> None:
         """Start the sandbox if it is not running (outside any notebook's time limit)."""
@@ -313,6 +322,31 @@ class Pair:
     def close(self) -> None:
         self.learner.close()
         self.tests.close()
+
+
+MAX_SAID = 2000  # characters of a failed start-up's own message quoted
+
+
+def _drop(startup: int | None) -> str:
+    """What was written to the start-up file ``startup``; then it is emptied and closed."""
+    if startup is None:  # AUTOGRADER_DEBUG: it went to the grader's stderr
+        return ""
+    try:
+        data = os.pread(startup, 1 << 16, 0)
+        os.ftruncate(startup, 0)  # the sandbox keeps its end: keep nothing in it
+    finally:
+        os.close(startup)
+    return data.decode(errors="replace").strip()[-MAX_SAID:]
+
+
+def _not_started(role: str, confined: bool, code: int, said: str) -> str:
+    """Why a sandbox did not start: its own words, and the fix when namespaces were refused."""
+    why = f"the {role} sandbox did not start (exit status {code})"
+    if said:
+        why += f"; {'bubblewrap' if confined else 'it'} said: {said}"
+    if confined and (not said or any(word in said.lower() for word in NAMESPACE_WORDS)):
+        return f"{why}; bubblewrap could not make its namespaces here; {INSTALL_HINT}."
+    return why + ("" if said else "; run with AUTOGRADER_DEBUG=1 to see why") + "."
 
 
 def release(sock: socket.socket) -> None:

@@ -223,3 +223,18 @@ def test_an_answer_is_judged_by_what_the_text_asks_for(answer, boxes):
             passed.update({(where, gid): t["passed"] for gid, t in result.tests.items()})
     for gid in ("test_tuple", "test_raises"):
         assert passed[("kernel", gid)] and passed[("grader", gid)], passed
+
+
+def test_a_sandbox_that_cannot_start_quotes_bubblewrap(monkeypatch):
+    import sys
+
+    from autograder import sandbox
+
+    monkeypatch.delenv("AUTOGRADER_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python3")  # bwrap's execvp fails
+    box = sandbox.Sandbox("learner", preload=())
+    with pytest.raises(sandbox.ConfinementError) as refused:
+        box.start()
+    message = str(refused.value)
+    assert "/nonexistent/python3" in message and "No such file" in message, message
+    assert "namespaces" not in message and box.proc is None
