@@ -142,8 +142,10 @@ class GraderPlugin(WorkerPlugin):
             os.path.realpath(p).rstrip("/") + "/") or any(n.startswith(
                 os.path.realpath(p).rstrip("/") + "/") for n in needed)]
         self.worker_address = worker.address
-        self.scratch = Path(worker.local_directory) / "autograder"
-        self.scratch.mkdir(parents=True, exist_ok=True)
+        from autograder import gradebook
+
+        # the lessons' instructor files and gradebooks, with their hidden tests
+        self.scratch = gradebook.private_folder(Path(worker.local_directory) / "autograder")
         self.lock = threading.Lock()
         self.lessons: dict = {}
         self.measured: dict = {}

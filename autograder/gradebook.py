@@ -21,6 +21,9 @@ __all__ = ["course_config", "prepare_assignments", "save_grades", "export_grades
            "late_submissions"]
 
 COURSE_ID = "model-lifecycle-lab"
+# The gradebook holds every hidden test (its source cells): the grading user's alone.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
 
 def course_config(root: str, out: str) -> Config:
@@ -45,6 +48,13 @@ def nbgrader_config(root: str | None = None) -> Config:
     return c
 
 
+def private_folder(path: Path) -> Path:
+    """``path`` made (or kept) as a folder that only this user may open: it holds hidden tests."""
+    path.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_FOLDER)  # also one an earlier run made, or the umask narrowed
+    return path
+
+
 def db_url(out: str) -> str:
     return "sqlite:///" + os.path.abspath(os.path.join(out, "gradebook.db"))
 
@@ -61,8 +71,10 @@ def prepare_assignments(config: Config, lessons: list[str], due: str | None = No
     db = _db_path(config)
     digests = {lesson: _source_digest(config, lesson) for lesson in lessons}
     template = cache.folder("gradebooks") / f"{_digest(digests)}.db"
+    if db.exists():  # from an earlier run, perhaps of a version that left it readable
+        os.chmod(db, PRIVATE_FILE)
     # A new gradebook for the same lessons is the same file every time: make it once.
-    if db.exists() or not cache.restore(template, db):
+    if db.exists() or not _restore(template, db):
         new = not db.exists()
         _create(config.CourseDirectory.db_url)
         with _one_sync(db):
@@ -76,6 +88,19 @@ def prepare_assignments(config: Config, lessons: list[str], due: str | None = No
     duedate = _timestamp(due)
     for lesson in lessons:
         _set_due(config, lesson, duedate)
+
+
+def _restore(template: Path, db: Path) -> bool:
+    """Copy the cached gradebook ``template`` to ``db``, readable by this user only."""
+    from lifecycle import cache
+
+    partial = db.with_name(f"{db.name}.{os.getpid()}.tmp")
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE))
+    if not cache.restore(template, partial):  # copied into the private file, keeping its mode
+        partial.unlink()
+        return False
+    os.replace(partial, db)
+    return True
 
 
 def _generate(config: Config, lessons: list[str]) -> None:
@@ -123,8 +148,11 @@ def _create(db_url: str) -> None:
     revision from nbgrader's migration scripts without one. Tables and revision
     are written in one transaction, so a gradebook is either whole or absent.
     """
-    if os.path.exists(db_url[len("sqlite:///"):]):
+    path = db_url[len("sqlite:///"):]
+    if os.path.exists(path):
         return
+    # SQLite fills an empty file, and gives its journal the file's mode: the user's alone.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     from alembic.script import ScriptDirectory
     from nbgrader.api import Base
     from nbgrader.dbutil import ALEMBIC_DIR

@@ -413,7 +413,10 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     workers = workers or os.cpu_count() or 1
     out_path = Path(out).resolve()
     out_path.mkdir(parents=True, exist_ok=True)
-    (out_path / ".work").mkdir(exist_ok=True)
+    # The parts of OUT that hold hidden tests: the gradebook (gradebook.py), the
+    # release and the unpacked submissions (.work) and the graded notebooks.
+    gradebook.private_folder(out_path / ".work")
+    gradebook.private_folder(out_path / "autograded")
     known = available_lessons()
     found, skipped = find_submissions(submissions, set(lessons or known), str(out_path / ".work"))
     if not lessons:

@@ -423,3 +423,19 @@ def test_a_kept_gradebook_is_the_users_alone(tmp_path, monkeypatch):
     gradebook.prepare_assignments(gradebook.course_config(str(ROOT), str(tmp_path)), ["02_optimizers"])
     (kept,) = (tmp_path / "cache").rglob("*.db")
     assert kept.stat().st_mode & 0o077 == 0  # it holds the hidden tests
+
+
+def test_a_new_or_restored_gradebook_is_the_graders_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    gradebook._create(gradebook.db_url(str(out)))
+    assert (out / "gradebook.db").stat().st_mode & 0o777 == 0o600
+    template = tmp_path / "template.db"
+    template.write_bytes((out / "gradebook.db").read_bytes())
+    template.chmod(0o644)
+    (out / "gradebook.db").unlink()
+    assert gradebook._restore(template, out / "gradebook.db")
+    assert (out / "gradebook.db").stat().st_mode & 0o777 == 0o600
+    folder = tmp_path / "work"
+    folder.mkdir(mode=0o755)
+    assert gradebook.private_folder(folder).stat().st_mode & 0o777 == 0o700

@@ -249,6 +249,11 @@ def test_gradebook_works_with_nbgrader_export(parallel, tmp_path):
     assert exported == grades == pytest.approx(dict(totals))
 
 
+def test_the_parts_of_out_that_hold_hidden_tests_are_the_graders_alone(parallel):
+    out, _, _ = parallel
+    for part in ("gradebook.db", ".work", "autograded"):
+        assert (out / part).stat().st_mode & 0o077 == 0, part
+
 def test_progress_is_plain_lines_without_a_terminal(parallel):
     _, scores, log = parallel
     notebooks = len({k[:3] for k in scores})
