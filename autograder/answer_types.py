@@ -211,7 +211,20 @@ def allowed() -> types.MappingProxyType:
     table.update(_numpy_ufuncs())
     table.update(_pandas_types())
     table.update({("builtins", t.__name__): t for t in _BUILTIN_TYPES})
+    if ("_codecs", "encode") in table:
+        table[("_codecs", "encode")] = _latin1_encode
     return types.MappingProxyType(table)
+
+
+def _latin1_encode(text, encoding="utf-8", errors="strict"):
+    """``_codecs.encode`` as protocol 2 pickles of bytes call it, and only so.
+
+    Those pickles rebuild bytes as ``encode(text, "latin1")``; another encoding
+    name would make the tests' process import that codec's module.
+    """
+    if encoding not in ("latin1", "latin-1") or errors != "strict" or type(text) is not str:
+        raise pickle.UnpicklingError(f"bytes are rebuilt from latin1 text, not {encoding!r}")
+    return text.encode("latin1")
 
 
 # Built-in types whose pickles name them (a defaultdict's factory, copyreg's base).

@@ -67,7 +67,9 @@ def _wait(sock, deadline: float):
     if left <= 0 or not select.select([sock], [], [], left)[0]:
         raise _Timeout
     try:
-        return wire.recv(sock)
+        return wire.recv(sock, deadline)
+    except wire.WireTimeout:
+        raise _Timeout from None
     except (wire.WireError, OSError) as error:
         raise _Dead(str(error)) from None
 
@@ -114,6 +116,45 @@ def _error(ename: str, evalue: str, tb: list[str]):
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_CHARS = 1 << 20  # the learner's plots kept per notebook (base64), for the feedback page
+# The learner's process names at most 10 changed grader names per reply; a reply its code
+# forged may name any number, so a notebook keeps this many, each this long at most.
+MAX_TAMPERED, MAX_TAMPERED_CHARS = 20, 200
+
+
+def without_expected(message: str) -> str:
+    """A hidden check's failure message without the expected value.
+
+    :mod:`lifecycle.feedback`'s messages name what failed, then ``expected:``,
+    ``got:``, details and a hint on lines of their own. A learner's function
+    sees a hidden test's inputs; with the expected outputs too it could answer
+    them by rote on the next submission. What failed, what the answer returned
+    and the hint stay.
+    """
+    return "\n".join(line for line in message.splitlines()
+                     if not line.startswith("  ") or line.startswith(("  got:", "  hint:")))
+
+
+def merge_tampered(tampered: list, names) -> None:
+    """Add the names a reply says were changed to ``tampered``, in place and bounded.
+
+    Parameters
+    ----------
+    tampered : list of str
+        The notebook's list so far.
+    names : object
+        The reply's ``"tampered"`` value: a list of names from an honest learner's
+        process, anything at all from one its code forged (see :data:`MAX_TAMPERED`).
+    """
+    if not isinstance(names, list):
+        return
+    known = set(tampered)
+    for what in names[:MAX_TAMPERED]:
+        what = str(what)[:MAX_TAMPERED_CHARS]
+        if len(known) >= MAX_TAMPERED:
+            return
+        if what not in known:
+            known.add(what)
+            tampered.append(what)
 
 
 def _pngs(images) -> list[str]:
@@ -242,9 +283,7 @@ class _Run:
         if isinstance(err, dict):
             tb = [str(err.get("traceback", ""))]
             cell.outputs.append(_error(str(err.get("ename")), str(err.get("evalue")), tb))
-        for what in reply.get("tampered") or []:
-            if what not in self.result.tampered:
-                self.result.tampered.append(str(what))
+        merge_tampered(self.result.tampered, reply.get("tampered"))
 
     def prepare_learner(self, test) -> None:
         """Run the imports of a test's public part in the learner's process.
@@ -292,7 +331,10 @@ class _Run:
                 return
             if lsock in ready:  # the learner answered a relayed request
                 try:
-                    header, blob = wire.recv(lsock)
+                    header, blob = wire.recv(lsock, deadline)
+                except wire.WireTimeout:
+                    self.on_test_timeout(cell, grade_id)
+                    return
                 except (wire.WireError, OSError):
                     self.stop_learner("killed")
                     self.stop_verdict()
@@ -309,7 +351,10 @@ class _Run:
                     return
                 continue
             try:
-                header, blob = wire.recv(vsock)
+                header, blob = wire.recv(vsock, deadline)
+            except wire.WireTimeout:
+                self.on_test_timeout(cell, grade_id)
+                return
             except (wire.WireError, OSError):
                 self.verdict_died(cell, grade_id)
                 return
@@ -324,9 +369,8 @@ class _Run:
             return
 
     def on_forged_message(self, cell, grade_id: str) -> None:
-        what = "the grader's channel (by writing a message nobody asked for)"
-        if what not in self.result.tampered:
-            self.result.tampered.append(what)
+        merge_tampered(self.result.tampered,
+                       ["the grader's channel (by writing a message nobody asked for)"])
         self.stop_learner("killed")
         self.stop_verdict()
         self.record(cell, grade_id, False, "killed", "your code wrote to the grader's channel; "
@@ -358,6 +402,7 @@ class _Run:
             return
         ename, evalue = str(header.get("ename", "Error")), str(header.get("evalue", ""))
         if header.get("part") == "hidden":
+            evalue = without_expected(evalue)
             message = f"{HIDDEN_NOTE}\n{ename}: {evalue}" if evalue else HIDDEN_NOTE
             self.record(cell, grade_id, False, "error", message, ename, hidden=True)
         else:

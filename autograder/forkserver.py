@@ -159,18 +159,25 @@ def _fork(control: socket.socket, sock: socket.socket, op: dict) -> None:
 
 
 def _reset(pids_shared: bool) -> None:
-    """Kill what the last notebook left running, and empty the scratch space."""
-    if not pids_shared:  # we are the sandbox's init: -1 is every other process in it
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for name in os.listdir("/tmp") if not pids_shared else ():
-        path = os.path.join("/tmp", name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
+    """Kill what the last notebook left running, and empty the sandbox's private mounts.
+
+    Both ``/tmp`` and ``/dev/shm`` are the sandbox's own, shared by the notebooks it grades
+    one after another: what one learner's code left there must be gone before the next
+    learner's runs (it could be read, or fill the space the next one needs).
+    """
+    if pids_shared:  # unconfined: nothing here is the sandbox's own
+        return
+    try:  # we are the sandbox's init: -1 is every other process in it
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for folder in ("/tmp", "/dev/shm"):
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
 
 
 def _recv(control: socket.socket) -> tuple[dict, list[int]]:

@@ -2,8 +2,12 @@
 
 ``SUBMISSIONS/<learner>/<lesson>/<notebook>.ipynb`` is read in place;
 ``SUBMISSIONS/<learner>.zip`` (as an LMS downloads it) is unpacked safely into
-the run's work folder first: only ``.ipynb`` (and ``timestamp.txt``) members,
-no absolute paths, no ``..``, no links, and bounded sizes.
+the run's work folder first: only ``.ipynb`` members, no absolute paths, no
+``..``, no links, and bounded sizes.
+
+A ``timestamp.txt`` is read only where nbgrader's exchange wrote it (the
+``submitted`` layout); one inside a zip was made by whoever made the zip, the
+learner, so it is not taken as the time of submission.
 """
 from __future__ import annotations
 
@@ -90,7 +94,7 @@ def _unzip(found: Found, zip_path: str, dest: str, lessons: set[str]) -> None:
                     if path.name.endswith(".ipynb"):
                         found.stray.append(str(path))
                     continue
-                if not (parts[1].endswith(".ipynb") or parts[1] == "timestamp.txt"):
+                if not parts[1].endswith(".ipynb"):
                     continue
                 target = os.path.join(dest, parts[0], parts[1])
                 os.makedirs(os.path.dirname(target), exist_ok=True)

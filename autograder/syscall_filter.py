@@ -46,6 +46,11 @@ DENIED = (
     "acct", "syslog", "quotactl", "swapon", "swapoff", "settimeofday", "clock_settime",
     "clock_adjtime", "uselib", "ustat", "sysfs", "_sysctl", "lookup_dcookie", "nfsservctl",
     "vhangup",
+    # System V IPC objects and POSIX message queues outlive the process that made them, in
+    # the sandbox's IPC namespace that the next learner's notebook shares; System V shared
+    # memory is not counted by RLIMIT_AS once detached. Python, numpy and the lessons' tools
+    # use POSIX shared memory and semaphores (files in /dev/shm, emptied after each notebook).
+    "shmget", "semget", "msgget", "mq_open",
     # NUMA placement of memory.
     "mbind", "set_mempolicy", "migrate_pages", "move_pages",
     # Raw port I/O and 16-bit segments.

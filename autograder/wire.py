@@ -16,12 +16,13 @@ import io
 import json
 import pickle
 import struct
+import time
 
 import numpy as np
 
 from autograder import answer_types
 
-__all__ = ["WireError", "send", "recv", "dump_answer", "load_answer", "RefusedAnswer"]
+__all__ = ["WireError", "WireTimeout", "send", "recv", "dump_answer", "load_answer", "RefusedAnswer"]
 
 MAX_HEADER = 1 << 20
 MAX_BLOB = 512 << 20  # an answer larger than this is not data a lesson asks for
@@ -31,14 +32,25 @@ class WireError(ConnectionError):
     """The other process hung up or sent something that is not a frame."""
 
 
+class WireTimeout(WireError):
+    """A frame was still incomplete at the reader's deadline."""
+
+
 class RefusedAnswer(pickle.UnpicklingError):
     """An answer holds something other than data (a function, a learner class...)."""
 
 
-def _read_exact(sock, n: int) -> bytes:
+def _read_exact(sock, n: int, deadline: float | None = None) -> bytes:
     chunks, left = [], n
     while left:
-        chunk = sock.recv(min(left, 1 << 20))
+        if deadline is not None:
+            # A frame's first bytes arriving is no promise that the rest will: a sender that
+            # stops half-way must not hold the reader past its time limit.
+            sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+        try:
+            chunk = sock.recv(min(left, 1 << 20))
+        except TimeoutError:
+            raise WireTimeout(f"a frame stopped after {n - left} of {n} bytes") from None
         if not chunk:
             raise WireError("the other process closed the connection")
         chunks.append(chunk)
@@ -52,21 +64,42 @@ def send(sock, header: dict, blob: bytes = b"") -> None:
     sock.sendall(struct.pack("!I", len(head)) + head + struct.pack("!Q", len(blob)) + blob)
 
 
-def recv(sock) -> tuple[dict, bytes]:
-    """Receive one frame; raises :class:`WireError` on a malformed or oversized one."""
-    (n,) = struct.unpack("!I", _read_exact(sock, 4))
-    if n > MAX_HEADER:
-        raise WireError(f"header of {n} bytes is too large")
+def recv(sock, deadline: float | None = None) -> tuple[dict, bytes]:
+    """Receive one frame.
+
+    Parameters
+    ----------
+    sock : socket.socket
+        A blocking socket.
+    deadline : float, optional
+        A :func:`time.monotonic` time by which the whole frame must have arrived;
+        without it, wait as long as it takes (for a peer the reader trusts).
+
+    Raises
+    ------
+    WireError
+        On a malformed or oversized frame, or a closed connection.
+    WireTimeout
+        If the frame is not complete at ``deadline``.
+    """
+    timeout = sock.gettimeout()
     try:
-        header = json.loads(_read_exact(sock, n))
-    except ValueError as error:
-        raise WireError(f"header is not JSON: {error}") from None
-    if not isinstance(header, dict):
-        raise WireError("header is not a JSON object")
-    (m,) = struct.unpack("!Q", _read_exact(sock, 8))
-    if m > MAX_BLOB:
-        raise WireError(f"answer of {m} bytes is larger than the {MAX_BLOB} the grader accepts")
-    return header, _read_exact(sock, m)
+        (n,) = struct.unpack("!I", _read_exact(sock, 4, deadline))
+        if n > MAX_HEADER:
+            raise WireError(f"header of {n} bytes is too large")
+        try:
+            header = json.loads(_read_exact(sock, n, deadline))
+        except ValueError as error:
+            raise WireError(f"header is not JSON: {error}") from None
+        if not isinstance(header, dict):
+            raise WireError("header is not a JSON object")
+        (m,) = struct.unpack("!Q", _read_exact(sock, 8, deadline))
+        if m > MAX_BLOB:
+            raise WireError(f"answer of {m} bytes is larger than the {MAX_BLOB} the grader accepts")
+        return header, _read_exact(sock, m, deadline)
+    finally:
+        if deadline is not None:
+            sock.settimeout(timeout)
 
 
 def _as_asked(value):

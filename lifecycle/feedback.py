@@ -118,8 +118,9 @@ def check_close(actual, expected, *, what: str = "The result", hint: str | None 
     actual : array-like or scalar
         What the learner's code returned. pandas objects are compared by value.
     expected : array-like or scalar
-        The reference; broadcast against ``actual`` only if shapes match or it
-        is a scalar.
+        The reference. An array must have ``actual``'s shape; a scalar is
+        compared with every element of ``actual``, which must have at least
+        one (an empty result agrees with nothing).
     what : str, default="The result"
         How the value is named in the message.
     hint : str, optional
@@ -130,14 +131,17 @@ def check_close(actual, expected, *, what: str = "The result", hint: str | None 
     Raises
     ------
     CheckFailure
-        If the shapes differ or any element differs beyond the tolerance
-        (``NaN`` only matches ``NaN``).
+        If the shapes differ, ``actual`` is empty where ``expected`` is a
+        scalar, or any element differs beyond the tolerance (``NaN`` only
+        matches ``NaN``).
     """
     __tracebackhide__ = True
     got = _as_array(actual, what, hint)
     ref = np.asarray(expected, dtype=float)
     if ref.ndim and got.shape != ref.shape:
         _fail(what, f"shape {ref.shape}", f"shape {got.shape}", hint)
+    if got.size == 0 and ref.size:  # np.isclose of nothing is vacuously all True
+        _fail(what, _show(expected), f"an empty value (shape {got.shape})", hint)
     close = np.isclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
     if not np.all(close):
         if got.ndim == 0:

@@ -291,7 +291,8 @@ import pyseccomp  # only for the calls' numbers on this architecture
 _libc = ctypes.CDLL(None, use_errno=True)
 _got = []
 for _name, _args in (("unshare", (0x10000000,)), ("keyctl", (0, -3, 0)),
-                     ("io_uring_setup", (1, 0)), ("bpf", (0, 0, 0))):
+                     ("io_uring_setup", (1, 0)), ("bpf", (0, 0, 0)),
+                     ("shmget", (0, 1 << 20, 0o1600))):  # IPC_PRIVATE, IPC_CREAT | 0600
     ctypes.set_errno(0)
     _result = _libc.syscall(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, _name), *_args)
     _got.append(f"{{_name}} {{'allowed' if _result >= 0 else errno.errorcode[ctypes.get_errno()]}}")
@@ -344,6 +345,32 @@ import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)   # ignore the interrupt too
 while True:
     pass
+'''
+
+# Half a frame on the grader's channel (found with gc), then silence: reading the rest must
+# not outlast the cell's time limit (the sleep is far past it).
+PARTIAL_FRAME = '''
+import gc, json, signal, socket, struct, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+_head = json.dumps({"stdout": "partial frame"}).encode()
+for _s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+    try:
+        _s.sendall(struct.pack("!I", len(_head)) + _head + struct.pack("!Q", 1000))
+    except OSError:
+        pass
+time.sleep(300)
+'''
+
+# A reply forged on the grader's channel naming 80,000 changed names: the grader keeps a
+# bounded list (it once merged them in quadratic time, past every time limit).
+FORGED_TAMPERED = '''
+import gc, socket
+from autograder import wire
+for _s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+    try:
+        wire.send(_s, {"stdout": "", "tampered": ["name%d" % _i for _i in range(80000)]})
+    except OSError:
+        pass
 '''
 
 LOOP_CALL = '''
@@ -588,12 +615,16 @@ def cases(ctx: dict) -> list[Case]:
         Case("devices", "reads disk, memory and console devices",
              _nb(audit(DEVICES)), ok=AUDIT, graded_contains="device refused /dev/tty"),
         Case("syscalls", "unshares a user namespace, calls keyctl, io_uring_setup, bpf, "
-             "opens a netlink socket", _nb(audit(SYSCALLS.format())), ok=AUDIT,
+             "shmget, opens a netlink socket", _nb(audit(SYSCALLS.format())), ok=AUDIT,
              graded_contains="system calls: unshare EPERM, keyctl EPERM, io_uring_setup EPERM, "
-             "bpf EPERM, netlink EPERM"),
+             "bpf EPERM, shmget EPERM, netlink EPERM"),
         # -- resource limits -------------------------------------------------------
         Case("loop_cell", "infinite loop ignoring SIGINT in an answer cell", _nb(
              {"audit_missing": LOOP_CELL}), status=("timeout",), note="time limit"),
+        Case("partial_frame", "half a frame on the grader's channel, then sleeps",
+             _nb({"audit_missing": PARTIAL_FRAME}), status=("timeout",), note="time limit"),
+        Case("forged_tampered", "a forged reply naming 80,000 changed names",
+             _nb(audit(FORGED_TAMPERED)), status=("tampered",), note="it changed name0 while running"),
         Case("loop_call", "infinite loop in an answer function", _nb(
              {"stratified_split": LOOP_CALL}, solved=("audit_missing",)),
              ok=AUDIT, status=("timeout",), note="time limit"),

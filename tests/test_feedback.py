@@ -42,6 +42,14 @@ def test_check_close_reports_shape_and_non_numbers():
         check_close(np.nan, 1.0)
 
 
+@pytest.mark.parametrize("empty", [[], np.array([]), np.zeros((0, 3)), pd.Series([], dtype=float)])
+def test_check_close_an_empty_result_matches_no_scalar(empty):
+    with pytest.raises(CheckFailure, match="empty"):
+        check_close(empty, 0.25)
+    check_close(np.full(3, 0.25), 0.25)  # a scalar still applies to every element
+    check_close(np.zeros((0, 3)), np.zeros((0, 3)))  # an empty reference is matched by shape
+
+
 def test_check_equal_type_shape_true_raises():
     check_equal(["a", "b"], ["a", "b"])
     check_equal(np.array(["a"]), np.array(["a"]))

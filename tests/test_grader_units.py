@@ -164,19 +164,30 @@ def test_answer_loader_refuses_reexported_and_io_names(module, name, tmp_path):
 def test_answer_loader_imports_nothing_a_pickle_names():
     # In a fresh interpreter, where these modules are surely not imported yet.
     check = """
-import sys
+import pickle, sys
 from autograder.answer_types import allowed
 from autograder.wire import RefusedAnswer, load_answer
 allowed()  # what building the table imports is the grader's choice
-names = ["sklearn.datasets._openml", "lifecycle.lab", "http.server", "antigravity"]
+names = ["sklearn.datasets._openml", "lifecycle.lab", "http.server", "antigravity",
+         "encodings.idna", "encodings.cp037"]
 assert not [m for m in names if m in sys.modules]
-for module in names:
+for module in names[:4]:
     try:
         load_answer(f"c{module}\\nanything\\n.".encode())
     except RefusedAnswer:
         pass
     else:
         raise SystemExit(f"{module} was not refused")
+# Protocol 2 rebuilds bytes with _codecs.encode(text, "latin1"): any other codec is an import.
+assert load_answer(pickle.dumps(b"\\xff\\x00", protocol=2)) == b"\\xff\\x00"
+for codec in ("idna", "cp037"):
+    try:
+        load_answer(b"\\x80\\x02c_codecs\\nencode\\nX\\x01\\x00\\x00\\x00x"
+                    + pickle.dumps(codec, protocol=2)[2:-1] + b"\\x86R.")
+    except RefusedAnswer:
+        pass
+    else:
+        raise SystemExit(f"_codecs.encode with {codec} was not refused")
 print(sorted(m for m in names if m in sys.modules))
 """
     done = subprocess.run([PYTHON, "-c", check], cwd=ROOT, capture_output=True, text=True,
@@ -284,6 +295,23 @@ def test_zip_ingest_rejects_escaping_paths_and_unwraps_lms_folders(tmp_path):
     assert not (tmp_path / "escape.ipynb").exists()
 
 
+def test_a_timestamp_inside_a_zip_is_not_the_submission_time(tmp_path):
+    # The learner makes the zip, so its timestamp.txt is theirs: it must not decide --due.
+    subs, work = tmp_path / "subs", tmp_path / "work"
+    (subs / "bob" / "01_preprocessing").mkdir(parents=True)
+    nb = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+    (subs / "bob" / "01_preprocessing" / "preprocessing.ipynb").write_text(nb)
+    (subs / "bob" / "01_preprocessing" / "timestamp.txt").write_text("2026-12-02 14:00:00.000000 UTC")
+    with zipfile.ZipFile(subs / "lara.zip", "w") as z:
+        z.writestr("01_preprocessing/preprocessing.ipynb", nb)
+        z.writestr("01_preprocessing/timestamp.txt", "2026-11-01 09:00:00.000000 UTC")
+    found, _ = find_submissions(str(subs), {"01_preprocessing"}, str(work))
+    by = {f.learner: f for f in found}
+    assert ("01_preprocessing", "preprocessing") in by["lara"].notebooks
+    assert by["lara"].timestamps == {}
+    assert by["bob"].timestamps == {"01_preprocessing": "2026-12-02 14:00:00.000000 UTC"}
+
+
 def _corrupt_member(path, compression):
     """A well-formed zip whose one member's compressed bytes are damaged."""
     nb = json.dumps({"nbformat": 4, "cells": [], "metadata": {}, "x": "y" * 5000})
@@ -343,6 +371,36 @@ def test_only_real_png_plots_from_the_learner_reach_the_feedback_page():
     quote = base64.b64encode(b"'><script>alert(1)</script>").decode()
     assert _pngs([png, quote, "not base64!", "'><img src=x>", 42, png * 100000]) == [png]
     assert _pngs("not a list") == [] and _pngs(None) == []
+
+
+def test_a_hidden_check_does_not_say_what_it_expected():
+    from autograder.execute import without_expected
+    from lifecycle.feedback import CheckFailure, check_close
+
+    with pytest.raises(CheckFailure) as failed:
+        check_close([1.0, 2.0], [1.0, 2.4545], what="X_test_filled on unseen data", hint="medians")
+    shown = without_expected(str(failed.value))
+    assert "2.4545" in str(failed.value) and "2.4545" not in shown
+    assert shown.splitlines() == ["X_test_filled on unseen data is not right.",
+                                  "  got:      array of shape (2,), dtype float64: array([1., 2.])",
+                                  "  hint: medians"]
+    assert without_expected("ValueError: bad input") == "ValueError: bad input"
+
+
+def test_a_forged_tampered_list_is_bounded_and_deduplicated():
+    # A reply learner code forges may name any number of things, of any type.
+    from autograder.execute import MAX_TAMPERED, MAX_TAMPERED_CHARS, merge_tampered
+
+    tampered = ["numpy.mean"]
+    merge_tampered(tampered, ["numpy.mean", "x" * 10_000] + [f"name{i}" for i in range(80_000)])
+    assert len(tampered) == MAX_TAMPERED and len(set(tampered)) == MAX_TAMPERED
+    assert tampered[:2] == ["numpy.mean", "x" * MAX_TAMPERED_CHARS]
+    merge_tampered(tampered, ["later"])
+    assert "later" not in tampered
+    for odd in ("a string", {"a": 1}, 7, None):
+        kept = []
+        merge_tampered(kept, odd)
+        assert kept == []
 
 
 def test_a_course_under_tmp_is_refused_with_what_to_do():

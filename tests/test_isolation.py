@@ -119,17 +119,33 @@ def _cmdline(pid: str) -> str:
         return ""
 
 
+LEAVE = """
+import os, subprocess
+open("/tmp/left-behind", "w").write("x")
+open("/dev/shm/left-behind", "w").write("a message for the next learner")
+try:  # and no space left for the next learner's work
+    with open("/dev/shm/filler", "wb") as f:
+        while True:
+            f.write(b"x" * (1 << 20))
+except OSError:
+    pass
+subprocess.Popen(["sleep", "27.1828"], start_new_session=True)
+"""
+LOOK = """
+import os, shutil
+print(os.path.exists("/tmp/left-behind"), os.listdir("/dev/shm"),
+      shutil.disk_usage("/dev/shm").used < (1 << 20),
+      sum(open(f"/proc/{p}/cmdline").read().startswith("sleep")
+          for p in os.listdir("/proc") if p.isdigit()))
+"""
+
+
 def test_what_one_notebook_leaves_in_the_sandbox_is_gone_for_the_next(boxes):
-    leave = ("import subprocess, os\nopen('/tmp/left-behind', 'w').write('x')\n"
-             "subprocess.Popen(['sleep', '27.1828'], start_new_session=True)")
-    nb = _one_cell_notebook(leave)
+    nb = _one_cell_notebook(LEAVE)
     execute.run_notebook(nb, read_lesson(nb), isolation.Limits(), boxes)
-    look = ("import os\nprint(os.path.exists('/tmp/left-behind'), "
-            "sum(open(f'/proc/{p}/cmdline').read().startswith('sleep') "
-            "for p in os.listdir('/proc') if p.isdigit()))")
-    nb = _one_cell_notebook(look)
+    nb = _one_cell_notebook(LOOK)
     execute.run_notebook(nb, read_lesson(nb), isolation.Limits(), boxes)
-    assert nb.cells[0].outputs[0]["text"].split() == ["False", "0"]
+    assert nb.cells[0].outputs[0]["text"].split() == ["False", "[]", "True", "0"]
 
 
 def test_a_learner_that_dies_between_cells_is_killed_not_a_grader_error(boxes):

@@ -238,6 +238,15 @@ _IMPUTE_WRONG = [
                 m = np.nanmedian(X_train, axis=0)
             return np.where(np.isnan(X_train), m, X_train), np.where(np.isnan(X_test), m, X_test)
         """, fails=["test_impute_edge"]),
+    # The oracle must be fitted before the call: this answer computes no median at all and
+    # hides it by writing zeros into the test's own arrays.
+    _v("impute: zeros written into the caller's arrays, no median", "impute_median", """
+        def impute_median(X_train, X_test):
+            for X in (X_train, X_test):
+                if isinstance(X, np.ndarray):
+                    X[np.isnan(X)] = 0.0
+            return np.array(X_train, dtype=float), np.array(X_test, dtype=float)
+        """, fails=["test_impute_basic", "test_impute_edge"]),
     _v("impute: fills the caller's arrays in place", "impute_median", """
         def impute_median(X_train, X_test):
             med = np.nanmedian(X_train, axis=0) if not np.isnan(X_train).all(axis=0).any() else \\

@@ -558,4 +558,14 @@ WRONG += [
         return {150: "b", 200: "d"}.get(budget.get("max_size_bytes"))
     return table.index[0]
 """, fails=(_CHOOSE, "test_choice")),
+    # test_choice judges the choice on the learner's own measurements: replacing them with a
+    # table where nothing fits must not make a choose_model that always says None pass it.
+    _v("choose: always None, with measurements replaced by a table nothing fits",
+       "choose_model", _CH + """
+    return None
+
+
+measurements = pd.DataFrame({"size_bytes": [10**9], "latency_ms": [10**3], "accuracy": [0.1]},
+                            index=["nothing fits"])
+""", fails=(_CHOOSE, "test_choice")),
 ]
