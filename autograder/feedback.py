@@ -45,7 +45,47 @@ def feedback_config() -> Config:
     c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.filters = {"learner_html": learner_html}
     return c
+
+
+# What a markdown cell's HTML may keep: what markdown itself produces and the lessons use
+# (headings, tables, <details> hints, images), without scripts, event handlers or styles.
+SAFE_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p",
+    "pre", "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "u", "ul"})
+SAFE_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})  # data: only where _safe_attribute allows
+
+
+def _safe_attribute(tag: str, name: str, value: str) -> bool:
+    if name in ("class", "id", "title") or tag in ("td", "th") and name == "align":
+        return True
+    if tag == "a" and name == "href":
+        return not value.lower().startswith("data:")
+    if tag == "img":
+        # Plots pasted into markdown are data: images; a remote one would tell a learner's
+        # server who opened the page, and when.
+        return name in ("alt", "width", "height") or name == "src" and value.startswith(
+            ("data:image/png;", "data:image/jpeg;", "data:image/gif;"))
+    return False
+
+
+def learner_html(html_text: str) -> str:
+    """Markdown cells' HTML as a feedback page may show it.
+
+    A submission's markdown cells are the learner's, and the markdown renderer
+    passes raw HTML through: a ``<script>`` or an ``onerror=`` in one would run
+    in the browser of whoever opens the page, the instructor included.
+    nbconvert's own ``sanitize_html`` keeps too little (it escapes paragraphs
+    and headings), so bleach is given the list above; anything else is shown
+    as text.
+    """
+    import bleach
+
+    return bleach.clean(html_text, tags=SAFE_TAGS, attributes=_safe_attribute,
+                        protocols=SAFE_PROTOCOLS)
 
 
 @functools.lru_cache(maxsize=1)

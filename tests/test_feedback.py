@@ -217,3 +217,30 @@ def test_call_with_binds_names_for_one_call_and_restores_them():
     exec("def other():\n    return missing()\n", namespace)  # noqa: S102
     assert call_with(namespace["other"], replace={"missing": lambda: 1}) == 1
     assert "missing" not in namespace
+
+
+def test_a_learners_markdown_cannot_put_script_on_the_feedback_page():
+    # The page shows the learner's markdown cells; whoever opens it (the instructor too) must
+    # not run what they hold, and the markdown the lessons use must still read as written.
+    import nbformat
+
+    from autograder.feedback import exporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        "# Notes\n\n<script>alert(1)</script> <img src=x onerror=\"alert(2)\"> "
+        "<a href=\"javascript:alert(3)\">a</a> <a href=\"data:text/html,x\">b</a> "
+        "<svg onload=alert(4)></svg> <img src=\"https://tracker.example/p.png\" alt=\"remote\"> "
+        "<img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=\"inline\"> "
+        "<a href=\"https://scikit-learn.org\">docs</a>\n\n**bold**\n\n"
+        "<details><summary>Hints</summary>\n\n- use `axis=0`\n</details>\n\n| a | b |\n|---|---|\n| 1 | 2 |")]
+    body, _ = exporter().from_notebook_node(nb, resources={"lifecycle": {
+        "title": "", "summary": "", "labels": {}}})
+    cell = body[body.index('<div class="text_cell_render'):]
+    for bad in ("<script", "onerror", "javascript:", "data:text", "<svg", "tracker.example"):
+        assert bad not in cell, bad
+    assert "&lt;script&gt;alert(1)" in cell  # shown as the text it is
+    for kept in ('<h1 id="Notes">', "<strong>bold</strong>", "<details><summary>Hints</summary>",
+                 "<code>axis=0</code>", "<th>a</th>", 'href="https://scikit-learn.org"',
+                 'src="data:image/png;base64,iVBORw0KGgo="'):
+        assert kept in cell, kept
