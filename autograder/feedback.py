@@ -50,10 +50,10 @@ def feedback_config() -> Config:
 
 @functools.lru_cache(maxsize=1)
 def exporter():
-    """One HTMLExporter per process: compiling its templates costs more than rendering."""
-    from nbconvert import HTMLExporter
+    """One exporter per process: compiling its templates costs more than rendering."""
+    from autograder.feedback_exporter import FeedbackExporter
 
-    return HTMLExporter(config=feedback_config())
+    return FeedbackExporter(config=feedback_config())
 
 
 def _mathml(tex: str, display: bool) -> str:

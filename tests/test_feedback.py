@@ -209,3 +209,23 @@ def test_call_with_binds_names_for_one_call_and_restores_them():
     exec("def other():\n    return missing()\n", namespace)  # noqa: S102
     assert call_with(namespace["other"], replace={"missing": lambda: 1}) == 1
     assert "missing" not in namespace
+
+
+def test_feedback_page_shows_code_as_text_and_plots_with_alt_text():
+    """The page's code is Pygments' escaped HTML (no sanitizer runs on it): markup a learner
+    writes in a cell reads as text, and a plot has an alt text without a parse of the page."""
+    import base64
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from autograder.pipeline import Job, _feedback
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    evil = 'x = "</pre></div><script>alert(1)</script><img src=x onerror=alert(2)>"'
+    cell = new_code_cell(evil, outputs=[new_output("display_data", data={"image/png": png})])
+    nb = new_notebook(cells=[new_markdown_cell("# A lesson"), cell])
+    page = _feedback(nbformat.from_dict(nb), Job("ada", "01_x", "x", None), [], [])
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;/pre&gt;&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x" in page
+    assert page.count("<img ") == 1 and 'alt="A plot drawn by your code"' in page

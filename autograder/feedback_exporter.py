@@ -1,0 +1,41 @@
+"""The HTML exporter of the feedback pages: nbconvert's, less two passes a page does not need.
+
+nbconvert's :class:`~nbconvert.HTMLExporter` runs bleach's sanitizer on every
+code cell's highlighted source, then parses the whole page again with
+BeautifulSoup to add ``alt`` texts and ``tabindex`` attributes. Together they
+were most of a page's cost (1.3 to 2.9 s of CPU for a lesson's page). Neither is
+needed here:
+
+- the highlighted source is Pygments' ``HtmlFormatter`` output, which escapes
+  every character of the source it is given (``&``, ``<``, ``>``, quotes), so
+  there is no markup of the learner's to sanitize (the course's template,
+  ``templates/lifecycle_feedback``, shows it as is);
+- the only images on a page are the learner's plots, which the template gives an
+  ``alt`` text itself, and the ``tabindex`` attributes go on JupyterLab
+  template classes that the classic template the page extends does not use.
+"""
+from __future__ import annotations
+
+from nbconvert import HTMLExporter
+from nbconvert.exporters.templateexporter import TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+__all__ = ["FeedbackExporter"]
+
+
+class FeedbackExporter(HTMLExporter):
+    """:class:`~nbconvert.HTMLExporter` without its BeautifulSoup pass over the page."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """Render ``nb`` as HTMLExporter does (same filters), then return the page unparsed."""
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get("highlight_code",
+                                          Highlight2HTML(pygments_lexer=lexer, parent=self))
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
+                                                 parent=self, resources=resources)
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
