@@ -229,3 +229,30 @@ def test_feedback_page_shows_code_as_text_and_plots_with_alt_text():
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;/pre&gt;&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x" in page
     assert page.count("<img ") == 1 and 'alt="A plot drawn by your code"' in page
+
+
+def test_put_maths_replaces_this_pages_words_only():
+    """Each placeholder word becomes its MathML; a look-alike word of another nonce stays."""
+    from autograder.feedback import math_placeholders, put_maths
+
+    maths: dict[str, str] = {}
+    text = math_placeholders("$a$ then " + "$b$ " * 11, "0badcafe", maths)
+    page = put_maths(f"<p>{text} lcmath12345678x0x</p>", maths)
+    assert "lcmath0badcafe" not in page and "lcmath12345678x0x" in page
+    assert page.count("<mi>a</mi>") == 1 and page.count("<mi>b</mi>") == 11
+
+
+def test_feedback_exporter_memo_shows_each_cells_own_source():
+    """Code cells are highlighted once per source: a page with an edited cell shows the edit."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.feedback import exporter
+
+    def page(source):
+        nb = new_notebook(cells=[new_code_cell("x = 1", id="a"), new_code_cell(source, id="b")])
+        return exporter().from_notebook_node(nb, resources={"lifecycle": {"labels": {}}})[0]
+
+    first = page("answer = forty_one")
+    assert page("answer = forty_one") == first
+    edited = page("answer = forty_two")
+    assert "forty_two" in edited and "forty_one" not in edited
