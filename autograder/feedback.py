@@ -16,7 +16,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 __all__ = ["NOT_ATTEMPTED", "STATUS_TEXT", "exercises", "exporter", "feedback_config",
-           "inline_html", "math_placeholders", "page_resources"]
+           "inline_html", "math_placeholders", "page_resources", "put_maths"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOT_ATTEMPTED = "not attempted: the answer still raises NotImplementedError"
@@ -37,6 +37,9 @@ POINTS = re.compile(r"\s*\(\d+(\.\d+)?\s+points?\)\s*")
 CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]+`)", re.S)
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)", re.S)
 
+# math_placeholders' words: a prefix, the page's nonce (hex), then "x<number>x".
+PLACEHOLDER_PREFIX = "lcmath"
+PLACEHOLDER = re.compile(PLACEHOLDER_PREFIX + r"[0-9a-f]+x\d+x")
 
 def feedback_config() -> Config:
     """HTMLExporter settings for the course's feedback template (``templates/``)."""
@@ -90,10 +93,10 @@ def learner_html(html_text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def exporter():
-    """One HTMLExporter per process: compiling its templates costs more than rendering."""
-    from nbconvert import HTMLExporter
+    """One exporter per process: compiling its templates costs more than rendering."""
+    from autograder.feedback_exporter import FeedbackExporter
 
-    return HTMLExporter(config=feedback_config())
+    return FeedbackExporter(config=feedback_config())
 
 
 def _mathml(tex: str, display: bool) -> str:
@@ -125,7 +128,7 @@ def math_placeholders(markdown: str, nonce: str, found: dict[str, str]) -> str:
     """
 
     def swap(match: re.Match) -> str:
-        word = f"lcmath{nonce}x{len(found)}x"
+        word = f"{PLACEHOLDER_PREFIX}{nonce}x{len(found)}x"
         display = match.group(1) is not None
         found[word] = _mathml(match.group(1) if display else match.group(2), display)
         return word
@@ -133,6 +136,15 @@ def math_placeholders(markdown: str, nonce: str, found: dict[str, str]) -> str:
     parts = CODE.split(markdown)
     return "".join(part if i % 2 else MATH.sub(swap, part) for i, part in enumerate(parts))
 
+
+
+def put_maths(page: str, maths: dict[str, str]) -> str:
+    """Put each placeholder word of :func:`math_placeholders` back as its MathML.
+
+    One pass over the page (a replace per formula went over the whole page, images
+    included, each time); a word that is not this page's is left as it is.
+    """
+    return PLACEHOLDER.sub(lambda m: maths.get(m.group(0), m.group(0)), page) if maths else page
 
 def inline_html(markdown: str) -> str:
     """A one-line markdown text (a title) as HTML: code spans and maths, the rest escaped."""

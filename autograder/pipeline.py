@@ -129,7 +129,7 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
 def _feedback(nb, job: Job, rows: list[dict], notes: list[str], config: Config) -> str:
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from autograder.feedback import exporter, page_resources
+    from autograder.feedback import exporter, page_resources, put_maths
 
     nb = copy.deepcopy(nb)
     # Only graded cells hold hidden tests (and are the instructor's, restored by
@@ -145,9 +145,7 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str], config: Config) 
                             if not (o.get("output_type") == "error" and o.get("evalue") in said)]
     resources, maths = page_resources(nb, job, rows, notes)
     body, _ = exporter().from_notebook_node(nb, resources=resources)
-    for word, mathml in maths.items():
-        body = body.replace(word, mathml)
-    return body
+    return put_maths(body, maths)
 
 
 def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxes) -> Outcome:

@@ -125,10 +125,14 @@ def _preload() -> None:
     import nbconvert  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
 
-    from autograder.feedback import exporter
+    from autograder.feedback import exporter, math_placeholders
 
-    exporter().from_notebook_node(nbformat.v4.new_notebook(), resources={"lifecycle": {
-        "title": "", "summary": "", "labels": {}}})  # compile templates before forking
+    # Compile the templates, and import the code lexer (all of IPython) and the MathML
+    # converter, before forking: else each worker's first page paid about 1 s for them.
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    exporter().from_notebook_node(nb, resources={"lifecycle": {
+        "title": "", "summary": "", "labels": {}}})
+    math_placeholders("$x$", "0", {})
 
 
 def _count(n: int, word: str) -> str:

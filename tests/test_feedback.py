@@ -244,3 +244,51 @@ def test_a_learners_markdown_cannot_put_script_on_the_feedback_page():
                  "<code>axis=0</code>", "<th>a</th>", 'href="https://scikit-learn.org"',
                  'src="data:image/png;base64,iVBORw0KGgo="'):
         assert kept in cell, kept
+
+def test_feedback_page_shows_code_as_text_and_plots_with_alt_text():
+    """The page's code is Pygments' escaped HTML (no sanitizer runs on it): markup a learner
+    writes in a cell reads as text, and a plot has an alt text without a parse of the page."""
+    import base64
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from traitlets.config import Config
+
+    from autograder.pipeline import Job, _feedback
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    evil = 'x = "</pre></div><script>alert(1)</script><img src=x onerror=alert(2)>"'
+    cell = new_code_cell(evil, outputs=[new_output("display_data", data={"image/png": png})])
+    nb = new_notebook(cells=[new_markdown_cell("# A lesson"), cell])
+    page = _feedback(nbformat.from_dict(nb), Job("ada", "01_x", "x", None), [], [], Config())
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;/pre&gt;&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x" in page
+    assert page.count("<img ") == 1 and 'alt="A plot drawn by your code"' in page
+
+
+def test_put_maths_replaces_this_pages_words_only():
+    """Each placeholder word becomes its MathML; a look-alike word of another nonce stays."""
+    from autograder.feedback import math_placeholders, put_maths
+
+    maths: dict[str, str] = {}
+    text = math_placeholders("$a$ then " + "$b$ " * 11, "0badcafe", maths)
+    page = put_maths(f"<p>{text} lcmath12345678x0x</p>", maths)
+    assert "lcmath0badcafe" not in page and "lcmath12345678x0x" in page
+    assert page.count("<mi>a</mi>") == 1 and page.count("<mi>b</mi>") == 11
+
+
+def test_feedback_exporter_memo_shows_each_cells_own_source():
+    """Code cells are highlighted once per source: a page with an edited cell shows the edit."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.feedback import exporter
+
+    def page(source):
+        nb = new_notebook(cells=[new_code_cell("x = 1", id="a"), new_code_cell(source, id="b")])
+        return exporter().from_notebook_node(nb, resources={"lifecycle": {"labels": {}}})[0]
+
+    first = page("answer = forty_one")
+    assert page("answer = forty_one") == first
+    edited = page("answer = forty_two")
+    assert "forty_two" in edited and "forty_one" not in edited

@@ -1,0 +1,74 @@
+"""The HTML exporter of the feedback pages: nbconvert's, less two passes a page does not need.
+
+nbconvert's :class:`~nbconvert.HTMLExporter` runs bleach's sanitizer on every
+code cell's highlighted source, then parses the whole page again with
+BeautifulSoup to add ``alt`` texts and ``tabindex`` attributes. Together they
+were most of a page's cost (1.3 to 2.9 s of CPU for a lesson's page). Neither is
+needed here:
+
+- the highlighted source is Pygments' ``HtmlFormatter`` output, which escapes
+  every character of the source it is given (``&``, ``<``, ``>``, quotes), so
+  there is no markup of the learner's to sanitize (the course's template,
+  ``templates/lifecycle_feedback``, shows it as is);
+- the only images on a page are the learner's plots, which the template gives an
+  ``alt`` text itself, and the ``tabindex`` attributes go on JupyterLab
+  template classes that the classic template the page extends does not use.
+
+It also keeps the highlighted HTML of the code cells it has rendered: a class's
+notebooks share most of their cells (the instructor's), and Pygments' lexer was
+most of what a page cost once those two passes were gone.
+"""
+from __future__ import annotations
+
+import functools
+
+from nbconvert import HTMLExporter
+from nbconvert.exporters.templateexporter import TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+__all__ = ["FeedbackExporter"]
+
+
+# Highlighted cells kept per exporter and lexer: a few lessons' cells, bounded.
+MEMO_CELLS = 1024
+
+
+class _MemoHighlight:
+    """:class:`~nbconvert.filters.highlight.Highlight2HTML` that renders each source once.
+
+    Its output depends on the source, the language and the cell's ``magics_language``
+    only, which make the memo's key.
+    """
+
+    def __init__(self, highlight: Highlight2HTML):
+        self.html = functools.lru_cache(maxsize=MEMO_CELLS)(
+            lambda source, language, magics: highlight(
+                source, language, {"magics_language": magics} if magics else None))
+
+    def __call__(self, source, language=None, metadata=None):
+        """Highlight ``source`` as :class:`Highlight2HTML` does."""
+        return self.html(source, language, (metadata or {}).get("magics_language"))
+
+
+class FeedbackExporter(HTMLExporter):
+    """:class:`~nbconvert.HTMLExporter` without its BeautifulSoup pass over the page."""
+
+    def highlighter(self, lexer) -> _MemoHighlight:
+        """This exporter's highlighting filter for ``lexer``, made on first use."""
+        memo = self.__dict__.setdefault("_highlighters", {})
+        if lexer not in memo:
+            memo[lexer] = _MemoHighlight(Highlight2HTML(pygments_lexer=lexer, parent=self))
+        return memo[lexer]
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """Render ``nb`` as HTMLExporter does (same filters), then return the page unparsed."""
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get("highlight_code") or self.highlighter(lexer)
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
+                                                 parent=self, resources=resources)
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
