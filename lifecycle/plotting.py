@@ -5,9 +5,6 @@ colours and sizes, and every helper labels its axes.
 """
 from __future__ import annotations
 
-import matplotlib as mpl
-import matplotlib.pyplot as plt
-
 __all__ = ["COLORS", "use_course_style", "new_axes"]
 
 #: Colour-blind safe palette (Okabe and Ito), in the order plots use it.
@@ -16,6 +13,8 @@ COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0
 
 def use_course_style() -> None:
     """Set matplotlib defaults for the course's figures."""
+    import matplotlib as mpl  # here, not above: the service's processes never plot
+
     mpl.rcParams.update({
         "figure.figsize": (6.4, 4.0),
         "figure.dpi": 100,
@@ -47,6 +46,8 @@ def new_axes(title: str, xlabel: str, ylabel: str, *, ax=None, **subplots_kwargs
     ax : matplotlib.axes.Axes
     """
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(**subplots_kwargs)
     ax.set_title(title)
     ax.set_xlabel(xlabel)

@@ -8,7 +8,6 @@ into a tidy frame, the data for the leakage demonstration, the seed article's
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -252,6 +251,8 @@ def plot_before_after(before, after, names, *, title_before="raw", title_after="
     if before.shape != after.shape or before.shape[1] != len(names):
         raise ValueError(f"before and after must have the same shape, one column per name: "
                          f"before {before.shape}, after {after.shape}, {len(names)} names.")
+    import matplotlib.pyplot as plt  # here, not above: the service's processes never plot
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     new_axes(f"Features, {title_before}", "value (feature units, log scale)", "count", ax=axes[0])
     new_axes(f"Features, {title_after}", "value (standard deviations)", "count", ax=axes[1])

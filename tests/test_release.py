@@ -7,6 +7,7 @@ fail these tests as long as the committed release is right.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -125,3 +126,25 @@ def test_lesson_structure(path):
     assert all(c.points > 0 for c in lesson.tests)
     assert all(cell.get("id") for cell in nb.cells)
     assert any("setup" in cell.metadata.get("tags", []) for cell in nb.cells)
+
+
+def _shows_a_check_result(source: str) -> bool:
+    """Whether a cell ends with a bare ``check_raises(...)``: Jupyter would print the exception."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # a stub the learner has to finish
+        return False
+    last = body[-1] if body else None
+    return (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Name) and last.value.func.id == "check_raises")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_ids)
+def test_test_cells_print_nothing_of_their_checks(path, release):
+    """A test cell's last line is not a bare check_raises, in the solution and in the release."""
+    for notebook in (path, release / path.parent.name / path.name):
+        for cell in nbformat.read(str(notebook), as_version=4).cells:
+            if cell.cell_type == "code":
+                assert not _shows_a_check_result(cell.source), (
+                    f"{notebook.name}: write `_ = check_raises(...)` on a cell's last line:\n"
+                    f"{cell.source[-300:]}")
