@@ -252,7 +252,6 @@ def test_feedback_page_shows_code_as_text_and_plots_with_alt_text():
 
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
     from traitlets.config import Config
 
     from autograder.pipeline import Job, _feedback
