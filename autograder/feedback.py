@@ -62,16 +62,23 @@ SAFE_TAGS = frozenset({
 SAFE_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})  # data: only where _safe_attribute allows
 
 
+def _as_browsers_read(uri: str) -> str:
+    """``uri`` as bleach reads its scheme: entities decoded, blanks and controls dropped."""
+    from bleach.html5lib_shim import convert_entities
+
+    return re.sub(r"[`\x00-\x20\x7f-\xa0\s]+", "", convert_entities(uri)).lower()
+
+
 def _safe_attribute(tag: str, name: str, value: str) -> bool:
     if name in ("class", "id", "title") or tag in ("td", "th") and name == "align":
         return True
     if tag == "a" and name == "href":
-        return not value.lower().startswith("data:")
+        return not _as_browsers_read(value).startswith("data:")
     if tag == "img":
         # Plots pasted into markdown are data: images; a remote one would tell a learner's
         # server who opened the page, and when.
-        return name in ("alt", "width", "height") or name == "src" and value.startswith(
-            ("data:image/png;", "data:image/jpeg;", "data:image/gif;"))
+        return name in ("alt", "width", "height") or name == "src" and _as_browsers_read(
+            value).startswith(("data:image/png;", "data:image/jpeg;", "data:image/gif;"))
     return False
 
 
