@@ -57,12 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configured_cell_timeout() -> float:
     """``Execute.timeout`` of the course's ``nbgrader_config.py``: the one source of that limit."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from autograder.gradebook import nbgrader_config
 
-    from autograder.run import ROOT
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    return float(config.Execute.timeout)
+    return float(nbgrader_config().Execute.timeout)
 
 
 ISO_DUE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
