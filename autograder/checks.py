@@ -136,8 +136,9 @@ def find_tampering(nb, source_nb, delimiters: tuple[str, str] | None = None) -> 
     not (it is restored and graded), nor does changing an answer cell, nor
     submitting a notebook of an earlier release of the lesson.
     """
-    from autograder.notebook import split_hidden
+    from autograder.notebook import hidden_delimiters, split_hidden
 
+    delimiters = delimiters or hidden_delimiters()  # once, not per cell
     source = {}
     for cell in source_nb.cells:
         meta = _nbgrader(cell)
