@@ -7,8 +7,8 @@ import os
 import re
 import sys
 
-from autograder.isolation import MAX_TASKS, Limits
-from autograder.sandbox import ConfinementError
+from autograder.sandbox.bubblewrap import ConfinementError
+from autograder.sandbox.isolation import MAX_TASKS, Limits
 
 __all__ = ["main"]
 
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configured_cell_timeout() -> float:
     """``Execute.timeout`` of the course's ``nbgrader_config.py``: the one source of that limit."""
-    from autograder.gradebook import nbgrader_config
+    from autograder.classrun.gradebook import nbgrader_config
 
     return float(nbgrader_config().Execute.timeout)
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     # nbgrader runs `alembic` by name; keep this interpreter's tools first on PATH.
     bindir = os.path.dirname(sys.executable)
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    from autograder.run import available_lessons, grade_class
+    from autograder.classrun.run import available_lessons, grade_class
 
     if not os.path.isdir(args.submissions):
         parser.error(f"{args.submissions} is not a folder of submissions")
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.due is not None:
-        from autograder.gradebook import _timestamp
+        from autograder.classrun.gradebook import _timestamp
 
         # ISO 8601 with a time only: 05/11/2026 reads as May 11 to a parser and as 5 November
         # to half the world, and a bare date would mean the midnight that starts the day.
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                          "tcp://HOST:PORT (dask scheduler prints it)")
         if args.workers is not None:
             parser.error("--workers does not apply with --scheduler: the cluster's workers grade")
-        from autograder.cluster import ClusterError, EnvironmentMismatch
+        from autograder.classrun.cluster import ClusterError, EnvironmentMismatch
 
         stops = (ClusterError, EnvironmentMismatch)
     if args.max_tasks < 16:  # the learner's process and its interpreter's own threads

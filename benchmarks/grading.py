@@ -225,10 +225,13 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     """
     import nbformat
 
-    from autograder import execute, gradebook, pipeline, run, sandbox
-    from autograder.isolation import Limits
-    from autograder.notebook import read_lesson
-    from autograder.pipeline import Job
+    from autograder.classrun import gradebook, run
+    from autograder.execution import execute
+    from autograder.grading import pipeline
+    from autograder.grading.notebook import read_lesson
+    from autograder.grading.pipeline import Job
+    from autograder.sandbox import bubblewrap
+    from autograder.sandbox.isolation import Limits
 
     os.environ["PATH"] = _env()["PATH"]  # nbgrader's gradebook calls `alembic` by name
     timers: dict = defaultdict(float)
@@ -253,7 +256,7 @@ def profile_ours(submissions: str | Path, lessons=tuple(LESSONS)) -> list[dict]:
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     out = Path(tempfile.mkdtemp(prefix="profile-"))
     results = []
-    boxes = sandbox.Pair()  # one worker's sandboxes, kept for every lesson as a worker keeps them
+    boxes = bubblewrap.Pair()  # one worker's sandboxes, kept for every lesson as a worker keeps them
     try:
         for obj, name, label in patches:
             setattr(obj, name, timed(label, getattr(obj, name)))
@@ -299,7 +302,7 @@ def startup_costs(repeats: int = 3) -> dict:
         return min(times)
 
     bare = best("pass")
-    grader = best("import autograder.run, autograder.pipeline")
+    grader = best("import autograder.classrun.run, autograder.grading.pipeline")
     return {"interpreter start": bare, "grader imports": grader - bare}
 
 

@@ -56,9 +56,9 @@ DUE = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
 def filled_release(notebook: str, replacements: dict | None = None):
     """The release of ``notebook`` (under ``solutions/``) with its answers filled in.
 
-    See :func:`autograder.notebook.filled_release`.
+    See :func:`autograder.grading.notebook.filled_release`.
     """
-    from autograder.notebook import filled_release as fill
+    from autograder.grading.notebook import filled_release as fill
 
     return fill(ROOT / notebook, replacements)
 

@@ -40,7 +40,7 @@ def _locked_cells_changed(nb) -> list[dict]:
 
 
 def _titles(nb) -> dict[str, str]:
-    from autograder.feedback import exercises
+    from autograder.grading.feedback import exercises
 
     # Plain text: the dialog shows the titles as they are, without rendering Markdown.
     return {ex["answer"]: ex["title"].replace("`", "") for ex in exercises(nb) if ex["answer"]}

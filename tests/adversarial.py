@@ -50,7 +50,7 @@ def _read(path: Path):
 
 def solutions() -> dict[str, str]:
     """The instructor's answer sources by ``grade_id``, markers removed."""
-    from autograder.notebook import read_lesson
+    from autograder.grading.notebook import read_lesson
 
     return {c.grade_id: c.source for c in read_lesson(SOLUTION).answers}
 
@@ -85,7 +85,7 @@ def tests_and_points() -> dict[str, float]:
 
 def hidden_lines(min_len: int = 24) -> list[str]:
     """Distinctive lines of the hidden tests, which no feedback page may show."""
-    from autograder.notebook import split_hidden
+    from autograder.grading.notebook import split_hidden
 
     lines, public = [], set()
     for cell in _read(SOLUTION).cells:
@@ -365,7 +365,7 @@ time.sleep(300)
 # bounded list (it once merged them in quadratic time, past every time limit).
 FORGED_TAMPERED = '''
 import gc, socket
-from autograder import wire
+from autograder.execution import wire
 for _s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
     try:
         wire.send(_s, {"stdout": "", "tampered": ["name%d" % _i for _i in range(80000)]})

@@ -90,7 +90,7 @@ def filled(lesson: str, stem: str, keep_stub: tuple[str, ...] = ()):
     keep_stub : tuple of str
         grade_ids of answer cells to leave as the release stub (a broken notebook).
     """
-    from autograder.notebook import filled_release
+    from autograder.grading.notebook import filled_release
 
     return filled_release(ROOT / "solutions" / lesson / f"{stem}.ipynb",
                           dict.fromkeys(keep_stub))

@@ -70,8 +70,8 @@ def released_course() -> Path:
 
 @functools.cache
 def lesson_runner(notebook: str):
-    """Return a cached :class:`autograder.inprocess.LessonRunner` for a notebook path."""
-    from autograder.inprocess import LessonRunner
+    """Return a cached :class:`autograder.grading.inprocess.LessonRunner` for a notebook path."""
+    from autograder.grading.inprocess import LessonRunner
 
     return LessonRunner(ROOT / notebook)
 
@@ -100,9 +100,9 @@ def saved(bundle, tmp_path_factory):
 def filled_release(notebook: str, replacements: dict | None = None):
     """The release of ``notebook`` (a path under ``solutions/``) with its answers filled in.
 
-    See :func:`autograder.notebook.filled_release`.
+    See :func:`autograder.grading.notebook.filled_release`.
     """
-    from autograder.notebook import filled_release as fill
+    from autograder.grading.notebook import filled_release as fill
 
     release = released_course() / Path(notebook).relative_to("solutions")
     return fill(ROOT / notebook, replacements, release=release)
@@ -111,8 +111,8 @@ def filled_release(notebook: str, replacements: dict | None = None):
 @pytest.fixture(scope="session")
 def boxes():
     """One confined sandbox pair for the session's tests, as a grading worker keeps one."""
-    from autograder import sandbox
+    from autograder.sandbox import bubblewrap
 
-    pair = sandbox.Pair()
+    pair = bubblewrap.Pair()
     yield pair
     pair.close()

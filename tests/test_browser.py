@@ -271,7 +271,7 @@ def test_validate_reports_success_on_a_correct_notebook(page, course):
 
 def test_validate_answers_did_i_get_it_per_exercise(page, course):
     """One line per exercise (passed / not started), the test code never shown."""
-    from autograder.feedback import exercises
+    from autograder.grading.feedback import exercises
 
     open_notebook(page, f"{course['rel']}-broken.ipynb")
     message = validate_and_wait(page)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import read_lesson
+from autograder.grading.notebook import read_lesson
 from tests import corpus
 from tests.conftest import ROOT, lesson_runner, released_course
 

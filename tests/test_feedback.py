@@ -123,7 +123,7 @@ def test_messages_show_clean_numbers_and_cut_between_values():
 
 
 def test_unreadable_json_is_said_without_a_stutter():
-    from autograder.checks import Unreadable, read_submission
+    from autograder.grading.checks import Unreadable, read_submission
 
     with pytest.raises(Unreadable) as caught:
         read_submission(b'{"cells": [{"source": "unterminated', set())
@@ -131,7 +131,7 @@ def test_unreadable_json_is_said_without_a_stutter():
 
 
 def test_feedback_maths_becomes_mathml_outside_code_only():
-    from autograder.feedback import inline_html, math_placeholders
+    from autograder.grading.feedback import inline_html, math_placeholders
 
     found: dict = {}
     text = math_placeholders("Loss $L(\\theta)$, and $$\\frac1n\\sum_i x_i$$; code `echo $HOME $PATH`"
@@ -145,7 +145,7 @@ def test_feedback_maths_becomes_mathml_outside_code_only():
 def test_feedback_exercises_are_titled_by_their_heading():
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from autograder.feedback import exercises
+    from autograder.grading.feedback import exercises
 
     def cell(gid, **meta):
         return new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": gid, **meta}})
@@ -190,7 +190,7 @@ def test_a_failed_check_shows_the_learner_only_the_message_in_ipython():
 
 
 def test_the_graders_feedback_shows_only_the_test_cells_frames():
-    from autograder.verdict import _exec, _public_traceback
+    from autograder.execution.verdict import _exec, _public_traceback
 
     source = "check_close([1.0, 2.5], [1.0, 2.0], what='the means')\n"
     with pytest.raises(CheckFailure) as info:
@@ -224,7 +224,7 @@ def test_a_learners_markdown_cannot_put_script_on_the_feedback_page():
     # not run what they hold, and the markdown the lessons use must still read as written.
     import nbformat
 
-    from autograder.feedback import exporter
+    from autograder.grading.feedback import exporter
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(
@@ -257,7 +257,7 @@ def test_feedback_page_shows_code_as_text_and_plots_with_alt_text():
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
     from traitlets.config import Config
 
-    from autograder.pipeline import Job, _feedback
+    from autograder.grading.pipeline import Job, _feedback
 
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
     evil = 'x = "</pre></div><script>alert(1)</script><img src=x onerror=alert(2)>"'
@@ -271,7 +271,7 @@ def test_feedback_page_shows_code_as_text_and_plots_with_alt_text():
 
 def test_put_maths_replaces_this_pages_words_only():
     """Each placeholder word becomes its MathML; a look-alike word of another nonce stays."""
-    from autograder.feedback import math_placeholders, put_maths
+    from autograder.grading.feedback import math_placeholders, put_maths
 
     maths: dict[str, str] = {}
     text = math_placeholders("$a$ then " + "$b$ " * 11, "0badcafe", maths)
@@ -284,7 +284,7 @@ def test_feedback_exporter_memo_shows_each_cells_own_source():
     """Code cells are highlighted once per source: a page with an edited cell shows the edit."""
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from autograder.feedback import exporter
+    from autograder.grading.feedback import exporter
 
     def page(source):
         nb = new_notebook(cells=[new_code_cell("x = 1", id="a"), new_code_cell(source, id="b")])

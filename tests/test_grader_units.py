@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from traitlets.config import Config
 
-from autograder import gradebook
-from autograder.checks import Unreadable, find_tampering, read_submission
-from autograder.forkserver import ALWAYS, modules_for
-from autograder.ingest import find_submissions
-from autograder.notebook import (
+from autograder.classrun import gradebook
+from autograder.classrun.ingest import find_submissions
+from autograder.execution.wire import RefusedAnswer, dump_answer, load_answer
+from autograder.grading.checks import Unreadable, find_tampering, read_submission
+from autograder.grading.notebook import (
     hidden_delimiters,
     modules_imported,
     names_defined,
@@ -27,7 +27,7 @@ from autograder.notebook import (
     read_lesson,
     split_hidden,
 )
-from autograder.wire import RefusedAnswer, dump_answer, load_answer
+from autograder.sandbox.forkserver import ALWAYS, modules_for
 from tests.conftest import PYTHON, ROOT
 
 
@@ -101,7 +101,7 @@ def test_fork_servers_import_what_the_graded_lessons_use():
 
 def test_a_fork_server_does_not_import_nbformat():
     # nbformat brings jsonschema's format checkers: seconds of every sandbox's start.
-    check = ("import sys\nfrom autograder import forkserver\nforkserver._preload(list(forkserver.ALWAYS))\n"
+    check = ("import sys\nfrom autograder.sandbox import forkserver\nforkserver._preload(list(forkserver.ALWAYS))\n"
              "print(sorted({'nbformat', 'jsonschema'} & set(sys.modules)))")
     done = subprocess.run([PYTHON, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "[]", done.stderr[-2000:]
@@ -165,8 +165,8 @@ def test_answer_loader_imports_nothing_a_pickle_names():
     # In a fresh interpreter, where these modules are surely not imported yet.
     check = """
 import pickle, sys
-from autograder.answer_types import allowed
-from autograder.wire import RefusedAnswer, load_answer
+from autograder.execution.answer_types import allowed
+from autograder.execution.wire import RefusedAnswer, load_answer
 allowed()  # what building the table imports is the grader's choice
 names = ["sklearn.datasets._openml", "lifecycle.lab", "http.server", "antigravity",
          "encodings.idna", "encodings.cp037"]
@@ -196,7 +196,7 @@ print(sorted(m for m in names if m in sys.modules))
 
 
 def test_answer_types_functions_are_reconstructors_or_score_functions():
-    from autograder.answer_types import RECONSTRUCTOR, allowed
+    from autograder.execution.answer_types import RECONSTRUCTOR, allowed
 
     functions = {key for key, obj in allowed().items() if not isinstance(obj, type)}
     odd = {key for key in functions if not RECONSTRUCTOR.match(key[1])
@@ -365,7 +365,7 @@ def test_an_ambiguous_or_bad_due_date_is_a_usage_error(due, tmp_path, capsys):
 def test_only_real_png_plots_from_the_learner_reach_the_feedback_page():
     import base64
 
-    from autograder.execute import PNG_SIGNATURE, _pngs
+    from autograder.execution.execute import PNG_SIGNATURE, _pngs
 
     png = base64.b64encode(PNG_SIGNATURE + b"data").decode()
     quote = base64.b64encode(b"'><script>alert(1)</script>").decode()
@@ -374,7 +374,7 @@ def test_only_real_png_plots_from_the_learner_reach_the_feedback_page():
 
 
 def test_a_hidden_check_does_not_say_what_it_expected():
-    from autograder.execute import without_expected
+    from autograder.execution.execute import without_expected
     from lifecycle.feedback import CheckFailure, check_close
 
     with pytest.raises(CheckFailure) as failed:
@@ -389,7 +389,7 @@ def test_a_hidden_check_does_not_say_what_it_expected():
 
 def test_a_forged_tampered_list_is_bounded_and_deduplicated():
     # A reply learner code forges may name any number of things, of any type.
-    from autograder.execute import MAX_TAMPERED, MAX_TAMPERED_CHARS, merge_tampered
+    from autograder.execution.execute import MAX_TAMPERED, MAX_TAMPERED_CHARS, merge_tampered
 
     tampered = ["numpy.mean"]
     merge_tampered(tampered, ["numpy.mean", "x" * 10_000] + [f"name{i}" for i in range(80_000)])
@@ -404,7 +404,7 @@ def test_a_forged_tampered_list_is_bounded_and_deduplicated():
 
 
 def test_a_course_under_tmp_is_refused_with_what_to_do():
-    from autograder.sandbox import hidden_by_private_mounts
+    from autograder.sandbox.bubblewrap import hidden_by_private_mounts
 
     assert hidden_by_private_mounts(["/tmp/course/.venv", "/home/me/course/lifecycle",
                                      "/tmpfoo/x", "/dev/shm", "/tmp"]) == [
@@ -430,7 +430,7 @@ def _gradebook_contents(db: Path) -> list:
 def test_a_new_gradebook_is_made_once_and_equals_nbgraders_own(tmp_path, monkeypatch):
     import nbgrader.api
 
-    from autograder import gradebook
+    from autograder.classrun import gradebook
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}")
@@ -461,7 +461,7 @@ def test_a_new_gradebook_is_made_once_and_equals_nbgraders_own(tmp_path, monkeyp
 
 
 def test_a_deleted_gradebook_is_made_again_whatever_the_stamps_say(tmp_path, monkeypatch):
-    from autograder import gradebook
+    from autograder.classrun import gradebook
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     config = gradebook.course_config(str(ROOT), str(tmp_path))
@@ -475,7 +475,7 @@ def test_a_deleted_gradebook_is_made_again_whatever_the_stamps_say(tmp_path, mon
 
 
 def test_a_kept_gradebook_is_the_users_alone(tmp_path, monkeypatch):
-    from autograder import gradebook
+    from autograder.classrun import gradebook
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     gradebook.prepare_assignments(gradebook.course_config(str(ROOT), str(tmp_path)), ["02_optimizers"])

@@ -118,7 +118,7 @@ def test_outputs_follow_the_contract(graded):
 
 def test_feedback_never_shows_hidden_test_code(graded):
     out, _, _ = graded
-    from autograder.notebook import read_lesson, split_hidden
+    from autograder.grading.notebook import read_lesson, split_hidden
 
     for notebook in NOTEBOOKS:
         lesson, stem = notebook.split("/")[1], notebook.split("/")[2][:-6]

@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.run import Worker
+from autograder.classrun.run import Worker
 from benchmarks.grading import build_class, compare, nbgrader_autograde, read_scores
 from tests.conftest import PYTHON, ROOT
 
@@ -160,7 +160,7 @@ def _grade_that_fails_for_learner01(worker, job):
 
 def test_a_grader_fault_is_reported_then_graded_again_on_the_next_run(klass, parallel, tmp_path,
                                                                       monkeypatch):
-    from autograder import run
+    from autograder.classrun import run
 
     _, expected, _ = parallel
     subs, out = tmp_path / "submitted", tmp_path / "out"
@@ -264,8 +264,8 @@ def test_progress_is_plain_lines_without_a_terminal(parallel):
 
 
 def test_progress_draws_a_bar_on_a_terminal():
-    from autograder.pipeline import Job, Outcome
-    from autograder.progress import Progress
+    from autograder.classrun.progress import Progress
+    from autograder.grading.pipeline import Job, Outcome
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -312,7 +312,7 @@ def test_report_and_feedback_pages_read_well(klass, tmp_path):
                     f"</td><td>{passed}</td><td>{len(handed)}</td><td>1</td><td>1</td></tr>")
         assert expected in report, (expected, len(handed))
     blank = (out / "feedback" / "blank" / LESSON / "optimizers.html").read_text()
-    from autograder.feedback import exercises, inline_html
+    from autograder.grading.feedback import exercises, inline_html
 
     release = nbformat.read(str(ROOT / "course" / LESSON / "optimizers.ipynb"), as_version=4)
     assert "Test cell" not in blank
@@ -339,7 +339,7 @@ def _gradebook_scores(out: Path) -> dict:
 
 
 def test_scores_csv_and_the_gradebook_hold_the_same_grades(tmp_path):
-    from autograder.notebook import read_lesson
+    from autograder.grading.notebook import read_lesson
     from tests.conftest import filled_release
     from tests.test_corpus import WRONG
 

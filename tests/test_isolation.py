@@ -14,8 +14,9 @@ import time
 import nbformat
 import pytest
 
-from autograder import cgroups, confinement, execute, isolation, sandbox, wire
-from autograder.notebook import read_lesson
+from autograder.execution import execute, wire
+from autograder.grading.notebook import read_lesson
+from autograder.sandbox import bubblewrap, cgroups, confinement, isolation
 from tests.conftest import PYTHON, ROOT
 
 
@@ -32,7 +33,7 @@ def measured():
 def test_each_sandbox_is_confined_as_promised(measured, role):
     facts, outside = measured
     got = facts[role]
-    assert got["uid"] == sandbox.SANDBOX_UID and got["uid"] != 0
+    assert got["uid"] == bubblewrap.SANDBOX_UID and got["uid"] != 0
     assert int(got["status"]["CapEff"], 16) == 0 and got["status"]["NoNewPrivs"] == "1"
     assert got["listener"] == "received nothing" and got["host_loopback"].startswith("unreachable")
     assert got["interfaces"] == ["lo"]
@@ -197,7 +198,7 @@ def _cli_in_namespace(tmp_path, mounts: list[str], *extra):
     subs = tmp_path / "subs"
     (subs / "ann" / "01_preprocessing").mkdir(parents=True, exist_ok=True)
     (subs / "ann" / "01_preprocessing" / "preprocessing.ipynb").write_text("not a notebook")
-    return subprocess.run([sandbox.find_bwrap(), "--dev-bind", "/", "/", *mounts, "--", PYTHON,
+    return subprocess.run([bubblewrap.find_bwrap(), "--dev-bind", "/", "/", *mounts, "--", PYTHON,
                            "-m", "autograder", "grade", str(subs), "--out", str(tmp_path / "out"),
                            "--workers", "1", *extra], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
@@ -205,7 +206,7 @@ def _cli_in_namespace(tmp_path, mounts: list[str], *extra):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounts /sys/fs/cgroup read-only in a mount "
                     "namespace: needs root")
-@pytest.mark.skipif(sandbox.runs_as_nobody(sandbox.sandbox_paths()),
+@pytest.mark.skipif(bubblewrap.runs_as_nobody(bubblewrap.sandbox_paths()),
                     reason="bubblewrap runs as nobody here: RLIMIT_NPROC caps the sandbox's tasks "
                     "even without control groups, so nothing is refused")
 def test_grading_refuses_to_start_when_nothing_caps_the_tree(tmp_path):

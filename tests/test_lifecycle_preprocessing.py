@@ -171,7 +171,7 @@ def test_lesson_01_build_pipeline_is_the_course_model(raw):
     """Lesson 01 says its build_pipeline is lifecycle.preprocessing.penguins_pipeline: check it."""
     import nbformat
 
-    from autograder.notebook import read_lesson, strip_solution_markers
+    from autograder.grading.notebook import read_lesson, strip_solution_markers
     from tests.conftest import ROOT
 
     nb = nbformat.read(str(ROOT / "solutions/01_preprocessing/preprocessing.ipynb"), as_version=4)

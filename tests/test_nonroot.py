@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroups
+from autograder.sandbox import cgroups
 from tests.conftest import PYTHON, ROOT, run_group
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="makes a throwaway Unix user: needs root")

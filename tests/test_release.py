@@ -17,7 +17,7 @@ import warnings
 import nbformat
 import pytest
 
-from autograder.notebook import names_defined, names_used, read_lesson, split_hidden
+from autograder.grading.notebook import names_defined, names_used, read_lesson, split_hidden
 from tests.conftest import PYTHON, ROOT
 
 LESSON_NAME = re.compile(r"\d\d_\w+")  # as the Makefile's LESSONS: editor folders are not lessons

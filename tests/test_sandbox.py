@@ -5,9 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.execute import run_notebook
-from autograder.isolation import Limits
-from autograder.notebook import read_lesson
+from autograder.execution.execute import run_notebook
+from autograder.grading.notebook import read_lesson
+from autograder.sandbox.isolation import Limits
 
 SETUP = "import numpy as np\nfrom lifecycle.feedback import check_close, check_true, forbid_calls"
 TESTS = {
@@ -154,11 +154,11 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported(boxes):
 
 FORGER = '''
 import os, pickle, socket
-from autograder import wire
+from autograder.execution import wire
 
 def center(x):
     # Write orders of its own to the grader: "run this test code", "every test passes".
-    code = "import autograder.verdict as V\\nV.run_test = lambda *a, **k: {'passed': True}\\n"
+    code = "import autograder.execution.verdict as V\\nV.run_test = lambda *a, **k: {'passed': True}\\n"
     frame = {"ok": True, "op": "test", "grade_id": "x", "public": f"exec({code!r})", "hidden": "",
              "to": "grader",
              "passed": True}
@@ -228,12 +228,12 @@ def test_an_answer_is_judged_by_what_the_text_asks_for(answer, boxes):
 def test_a_sandbox_that_cannot_start_quotes_bubblewrap(monkeypatch):
     import sys
 
-    from autograder import sandbox
+    from autograder.sandbox import bubblewrap
 
     monkeypatch.delenv("AUTOGRADER_DEBUG", raising=False)
     monkeypatch.setattr(sys, "executable", "/nonexistent/python3")  # bwrap's execvp fails
-    box = sandbox.Sandbox("learner", preload=())
-    with pytest.raises(sandbox.ConfinementError) as refused:
+    box = bubblewrap.Sandbox("learner", preload=())
+    with pytest.raises(bubblewrap.ConfinementError) as refused:
         box.start()
     message = str(refused.value)
     assert "/nonexistent/python3" in message and "No such file" in message, message

@@ -231,7 +231,7 @@ def _app(service: GradingService, prefix: str):
 
 
 def _prepare_gradebook(layout: HubLayout, lessons: list[str]) -> None:
-    from autograder.gradebook import course_config, prepare_assignments
+    from autograder.classrun.gradebook import course_config, prepare_assignments
 
     try:
         prepare_assignments(course_config(str(ROOT), str(layout.graded)), lessons)

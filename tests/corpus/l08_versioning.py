@@ -490,7 +490,7 @@ def model_card(record):
 
 #: Mistakes only the whole notebook run shows: the checks on what the store holds read
 #: ``registry_view``, made by the lesson's example cell in the learner's process, which
-#: the in-process runner (:mod:`autograder.inprocess`) runs once, with the solutions.
+#: the in-process runner (:mod:`autograder.grading.inprocess`) runs once, with the solutions.
 #: Verified through ``python -m autograder grade`` (each loses the 3 points of
 #: ``test_registry_basic``), not by ``tests/test_corpus.py``.
 CLI_ONLY = [

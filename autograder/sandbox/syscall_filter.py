@@ -20,7 +20,7 @@ from __future__ import annotations
 import errno
 import os
 
-from autograder.sandbox import ConfinementError
+from autograder.sandbox.bubblewrap import ConfinementError
 
 __all__ = ["DENIED", "build", "describe"]
 
@@ -106,7 +106,7 @@ def build() -> int:
 
     Raises
     ------
-    autograder.sandbox.ConfinementError
+    autograder.sandbox.bubblewrap.ConfinementError
         If the binding or libseccomp is missing, or a system call is unknown to it.
     """
     s = _binding()
@@ -136,7 +136,7 @@ def describe() -> dict:
 
     Raises
     ------
-    autograder.sandbox.ConfinementError
+    autograder.sandbox.bubblewrap.ConfinementError
         As :func:`build`.
     """
     fd = build()

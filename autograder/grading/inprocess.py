@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.notebook import Lesson, _without_magics, read_lesson
+from autograder.grading.notebook import Lesson, _without_magics, read_lesson
 
 __all__ = ["LessonRunner", "TestOutcome"]
 

@@ -4,7 +4,7 @@ A pickle names the classes and functions it needs by module and name; a reader
 that imports whatever a pickle names lets the writer choose what runs. The
 tests' process reads learner answers, so the choice must be the grader's: this
 module builds, once per process, a table from ``(module, name)`` to an object
-the grader picked, and :func:`autograder.wire.load_answer` looks names up in
+the grader picked, and :func:`autograder.execution.wire.load_answer` looks names up in
 it. A name not in the table is refused; nothing is imported because of it.
 
 The table holds two kinds of entries:

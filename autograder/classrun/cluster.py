@@ -2,21 +2,21 @@
 
 The client (the instructor's machine) finds the submissions, keeps the
 gradebook and writes ``OUT`` exactly as a local run does
-(:func:`autograder.run.grade_class`); only the grading of each notebook moves.
+(:func:`autograder.classrun.run.grade_class`); only the grading of each notebook moves.
 Nothing is assumed shared between the client and the workers but the course's
 environment (the same repository and ``.venv``, checked by a fingerprint):
 
 - each task carries the submission's bytes (at most what a local run reads,
-  :data:`autograder.pipeline.MAX_READ`); each lesson's instructor files and
+  :data:`autograder.grading.pipeline.MAX_READ`); each lesson's instructor files and
   ``nbgrader_config.py`` travel once per lesson as a task of their own, which
   Dask recomputes if the worker holding them dies;
 - the worker rebuilds the lesson's gradebook from those files (nbgrader's
   ``GenerateAssignment``, once per lesson and worker), measures its confinement
-  (:func:`autograder.confinement.check`, once per worker, refusing as a local
-  run refuses), and grades with :func:`autograder.pipeline.grade` in a sandbox
-  pair it keeps (:class:`autograder.sandbox.Pair`), with the run's
-  :class:`autograder.run.Settings`, as a local :class:`autograder.run.Worker` does;
-- the :class:`~autograder.pipeline.Outcome` (rows, graded notebook, feedback
+  (:func:`autograder.sandbox.confinement.check`, once per worker, refusing as a local
+  run refuses), and grades with :func:`autograder.grading.pipeline.grade` in a sandbox
+  pair it keeps (:class:`autograder.sandbox.bubblewrap.Pair`), with the run's
+  :class:`autograder.classrun.run.Settings`, as a local :class:`autograder.classrun.run.Worker` does;
+- the :class:`~autograder.grading.pipeline.Outcome` (rows, graded notebook, feedback
   page) comes back, at most :data:`MAX_RESULT_BYTES`, and the client saves it as
   the local pool's results are saved (``OUT/.state``, so reruns resume).
 
@@ -44,8 +44,8 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from autograder import sandbox
-from autograder.run import CRASHED  # the local run's words
+from autograder.classrun.run import CRASHED  # the local run's words
+from autograder.sandbox import bubblewrap
 
 __all__ = ["ClusterError", "EnvironmentMismatch", "GraderPlugin", "grade_jobs", "fingerprint",
            "lesson_bundle", "reachable"]
@@ -73,7 +73,7 @@ def fingerprint(root: str | None = None) -> str:
     """
     import sys
 
-    root = Path(root or sandbox.course_root())
+    root = Path(root or bubblewrap.course_root())
     h = hashlib.sha256(sys.version.encode())
     for part in FINGERPRINTED:
         base = root / part
@@ -137,12 +137,12 @@ class GraderPlugin(WorkerPlugin):
         # plugin's scratch (instructor files, submissions) and Dask's spilled data.
         # (Dask adds the folder above each worker's own, the nanny's.)
         local = os.path.realpath(worker.local_directory) + "/"
-        needed = (sandbox.course_root() + "/", os.path.realpath(sys.prefix) + "/")
+        needed = (bubblewrap.course_root() + "/", os.path.realpath(sys.prefix) + "/")
         sys.path[:] = [p for p in sys.path if not p or not local.startswith(
             os.path.realpath(p).rstrip("/") + "/") or any(n.startswith(
                 os.path.realpath(p).rstrip("/") + "/") for n in needed)]
         self.worker_address = worker.address
-        from autograder import gradebook
+        from autograder.classrun import gradebook
 
         # the lessons' instructor files and gradebooks, with their hidden tests
         self.scratch = gradebook.private_folder(Path(worker.local_directory) / "autograder")
@@ -155,17 +155,17 @@ class GraderPlugin(WorkerPlugin):
         os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
     def teardown(self, worker) -> None:
-        from autograder import cgroups
+        from autograder.sandbox import cgroups
 
         for boxes in self.pairs.values():
             boxes.close()
         cgroups.sweep()
 
-    def _pair(self, settings) -> sandbox.Pair:
+    def _pair(self, settings) -> bubblewrap.Pair:
         """This worker's sandboxes for ``settings``, started on first use and kept."""
         key = (settings.confined, settings.preload)
         if key not in self.pairs:
-            self.pairs[key] = sandbox.Pair(settings.confined, settings.preload)
+            self.pairs[key] = bubblewrap.Pair(settings.confined, settings.preload)
         return self.pairs[key]
 
     def _lesson(self, bundle: dict) -> dict:
@@ -174,8 +174,8 @@ class GraderPlugin(WorkerPlugin):
             return self.lessons[bundle["digest"]]
         import nbformat
 
-        from autograder import gradebook
-        from autograder.notebook import hidden_delimiters, read_lesson
+        from autograder.classrun import gradebook
+        from autograder.grading.notebook import hidden_delimiters, read_lesson
 
         root = self.scratch / "lessons" / bundle["digest"][:16]
         folder = root / "solutions" / bundle["lesson"]
@@ -194,25 +194,25 @@ class GraderPlugin(WorkerPlugin):
 
     def _confine(self, confined: bool, tree_cap: bool) -> dict:
         """The confinement this worker gives, measured once; refuses as a local run does."""
-        from autograder import confinement
+        from autograder.sandbox import confinement
 
         key = (confined, tree_cap)
         if key not in self.measured:
             try:
                 self.measured[key] = confinement.check(confined, tree_cap, [str(self.scratch)])
-            except sandbox.ConfinementError as error:
-                raise sandbox.ConfinementError(f"on worker {self.worker_address}: {error}") from None
+            except bubblewrap.ConfinementError as error:
+                raise bubblewrap.ConfinementError(f"on worker {self.worker_address}: {error}") from None
         return self.measured[key]
 
     def grade(self, task: dict, bundle: dict) -> dict:
-        """Grade one notebook as a local pool worker does (:meth:`autograder.run.Worker.grade`)."""
-        from autograder.pipeline import Job, grade
+        """Grade one notebook as a local pool worker does (:meth:`autograder.classrun.run.Worker.grade`)."""
+        from autograder.grading.pipeline import Job, grade
 
         with self.lock:
             if task["fingerprint"] != self.fingerprint:
                 raise EnvironmentMismatch(
                     f"worker {self.worker_address} runs another version of the course than the "
-                    f"client (course at {sandbox.course_root()}): its grades could differ. "
+                    f"client (course at {bubblewrap.course_root()}): its grades could differ. "
                     "Give every worker the client's checkout and .venv (see docs/instructor.md)")
             settings = task["settings"]
             measured = self._confine(settings.confined, settings.tree_cap)
@@ -279,7 +279,7 @@ def _dashboard(client) -> str:
 
 
 def _read_submission(path: str | None) -> bytes | None:
-    from autograder.pipeline import MAX_READ
+    from autograder.grading.pipeline import MAX_READ
 
     if path is None:
         return None
@@ -304,17 +304,17 @@ def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, in
     ----------
     address : str
         The scheduler, ``tcp://HOST:PORT``.
-    jobs : list of autograder.pipeline.Job
+    jobs : list of autograder.grading.pipeline.Job
     root : Path
         The course (instructor files under ``solutions/``).
     store : callable
         ``store(outcome, final) -> state``: saves one notebook's results (``run._store``).
     failed : callable
         ``failed(job, why) -> Outcome``: the ``killed`` outcome of a notebook.
-    progress : autograder.progress.Progress
+    progress : autograder.classrun.progress.Progress
     interrupted : threading.Event
         Set by Ctrl-C: stop handing out notebooks, keep what was saved.
-    settings : autograder.run.Settings
+    settings : autograder.classrun.run.Settings
         How the notebooks are graded: as the local pool grades them.
 
     Returns
@@ -329,7 +329,7 @@ def grade_jobs(address: str, jobs: list, root: Path, store, failed, progress, in
     ------
     ClusterError
         The scheduler cannot be reached, has no workers, or was lost.
-    autograder.sandbox.ConfinementError
+    autograder.sandbox.bubblewrap.ConfinementError
         A worker cannot confine as promised.
     """
     with _quiet_dask():
@@ -423,7 +423,7 @@ def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, setti
                     raise ClusterError(f"lost the Dask scheduler at {address}")
                 else:
                     error = future.exception()
-                    if isinstance(error, (sandbox.ConfinementError, EnvironmentMismatch)):
+                    if isinstance(error, (bubblewrap.ConfinementError, EnvironmentMismatch)):
                         raise error
                     if isinstance(error, KilledWorker):
                         # As the local pool does with a notebook that broke it: once more, from

@@ -41,7 +41,7 @@ def nbgrader_config(root: str | None = None) -> Config:
     """The settings of the course's ``nbgrader_config.py`` under ``root`` (default: this course)."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    root = root or str(Path(__file__).resolve().parent.parent)
+    root = root or str(Path(__file__).resolve().parents[2])
     c = Config()
     if os.path.exists(os.path.join(root, "nbgrader_config.py")):
         c.merge(PyFileConfigLoader("nbgrader_config.py", path=root).load_config())
@@ -232,7 +232,7 @@ def save_grades(config: Config, job, rows: list[dict], unanswered=()) -> None:
     Parameters
     ----------
     config : traitlets.config.Config
-    job : autograder.pipeline.Job
+    job : autograder.grading.pipeline.Job
     rows : list of dict
         ``exercise`` (grade id) and ``score`` of each test cell.
     unanswered : iterable of str

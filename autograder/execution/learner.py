@@ -1,9 +1,9 @@
 """The learner's side of a graded run: an IPython shell that runs the answer
 cells and answers requests for names, values and calls.
 
-It runs in a process forked in the learner's sandbox (:mod:`autograder.sandbox`). Everything it
+It runs in a process forked in the learner's sandbox (:mod:`autograder.sandbox.bubblewrap`). Everything it
 sends back is either JSON or a pickle that the receiving side reads with
-:func:`autograder.wire.load_answer`; it never receives code it did not ask
+:func:`autograder.execution.wire.load_answer`; it never receives code it did not ask
 for except the arguments of calls, which come from the instructor's tests.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import types
 
 import numpy as np
 
-from autograder import wire
+from autograder.execution import wire
 
 __all__ = ["serve", "learner_ref"]
 

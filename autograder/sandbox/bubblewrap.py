@@ -2,7 +2,7 @@
 
 Each grading worker starts two sandboxes with bubblewrap (``bwrap``), one for
 learner code and one for the tests, and keeps them for every notebook it
-grades. Inside each, :mod:`autograder.forkserver` has imported what graded
+grades. Inside each, :mod:`autograder.sandbox.forkserver` has imported what graded
 notebooks import; each notebook's process is forked from it, so a notebook
 costs a fork, not a Python start. Bubblewrap gives each sandbox:
 
@@ -14,7 +14,7 @@ costs a fork, not a Python start. Bubblewrap gives each sandbox:
   ``/dev/shm``, a minimal ``/dev`` and its own ``/proc``;
 - a new session (no terminal to write to), ``no_new_privs``, and death with
   the worker;
-- a seccomp filter (:mod:`autograder.syscall_filter`) that denies the system
+- a seccomp filter (:mod:`autograder.sandbox.syscall_filter`) that denies the system
   calls grading never needs.
 
 A sandbox that does not start is refused (:class:`ConfinementError`) with
@@ -34,7 +34,7 @@ import struct
 import subprocess
 import sys
 
-from autograder import wire
+from autograder.execution import wire
 
 __all__ = ["ConfinementError", "Pair", "Sandbox", "release", "bwrap_command", "find_bwrap", "sandbox_paths"]
 
@@ -60,7 +60,7 @@ class ConfinementError(RuntimeError):
 
 def course_root() -> str:
     """The folder that holds ``autograder/``, ``lifecycle/``, ``solutions/``..."""
-    return os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.realpath(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def find_bwrap() -> str:
@@ -166,7 +166,7 @@ class Sandbox:
     tmp_mb : int
         Size of its private ``/tmp`` and ``/dev/shm``, in MiB.
     preload : sequence of str or None
-        Modules to import before forking (:func:`autograder.forkserver.modules_for`):
+        Modules to import before forking (:func:`autograder.sandbox.forkserver.modules_for`):
         None for all that a lesson may use, empty for a probe.
     """
 
@@ -177,7 +177,7 @@ class Sandbox:
 
     def start(self) -> None:
         ours, theirs = socket.socketpair()
-        program = [sys.executable, "-m", "autograder.forkserver", str(theirs.fileno())]
+        program = [sys.executable, "-m", "autograder.sandbox.forkserver", str(theirs.fileno())]
         if self.preload is not None:
             program.append(f"--preload={','.join(self.preload)}" if self.preload else "--no-preload")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")
@@ -194,7 +194,7 @@ class Sandbox:
                     "the course or its Python environment there; keep the "
                     "repository and its .venv elsewhere (under your home folder, say), or pass "
                     "--unconfined to grade a trusted class without confinement.")
-            from autograder import syscall_filter
+            from autograder.sandbox import syscall_filter
 
             command = bwrap_command(find_bwrap(), self.tmp_mb)
             fds.append(syscall_filter.build())
@@ -295,7 +295,7 @@ class Sandbox:
 class Pair:
     """The two sandboxes of one grading worker: learner code, and the tests.
 
-    Its owner (a :class:`autograder.run.Worker`, a cluster worker's plugin, a
+    Its owner (a :class:`autograder.classrun.run.Worker`, a cluster worker's plugin, a
     test session) keeps it for every notebook it grades and closes it at the end.
 
     Parameters

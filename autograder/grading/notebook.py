@@ -175,12 +175,12 @@ def hidden_delimiters(config=None) -> tuple[str, str]:
     ----------
     config : traitlets.config.Config, optional
         nbgrader's configuration; default: the course's ``nbgrader_config.py``
-        (:func:`autograder.gradebook.nbgrader_config`).
+        (:func:`autograder.classrun.gradebook.nbgrader_config`).
     """
     from nbgrader.preprocessors import ClearHiddenTests
 
     if config is None:
-        from autograder.gradebook import nbgrader_config
+        from autograder.classrun.gradebook import nbgrader_config
 
         config = nbgrader_config()
     clear = ClearHiddenTests(config=config)

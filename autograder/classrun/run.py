@@ -23,17 +23,19 @@ from types import MappingProxyType
 
 import nbformat
 
-from autograder import __version__, cgroups, confinement, gradebook, sandbox
-from autograder.forkserver import modules_for
-from autograder.ingest import find_submissions
-from autograder.isolation import Limits
-from autograder.notebook import hidden_delimiters, read_lesson
-from autograder.pipeline import Job, Outcome
-from autograder.progress import Progress
+from autograder import __version__
+from autograder.classrun import gradebook
+from autograder.classrun.ingest import find_submissions
+from autograder.classrun.progress import Progress
+from autograder.grading.notebook import hidden_delimiters, read_lesson
+from autograder.grading.pipeline import Job, Outcome
+from autograder.sandbox import bubblewrap, cgroups, confinement
+from autograder.sandbox.forkserver import modules_for
+from autograder.sandbox.isolation import Limits
 
 __all__ = ["ROOT", "Settings", "Worker", "available_lessons", "grade_class"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCORES_HEADER = ["learner", "lesson", "notebook", "exercise", "score", "max_score", "status"]
 CRASHED = "grading this notebook crashed the grader's worker"
 
@@ -43,17 +45,17 @@ class Settings:
     """How every notebook of one run is graded: fixed before any worker starts.
 
     A local run's workers inherit it when they fork; a cluster run sends it
-    with each task (:mod:`autograder.cluster`).
+    with each task (:mod:`autograder.classrun.cluster`).
 
     Parameters
     ----------
-    limits : autograder.isolation.Limits
+    limits : autograder.sandbox.isolation.Limits
     confined : bool
         Learner code and tests in their bubblewrap sandboxes (False: ``--unconfined``).
     tree_cap : bool
         The cap on each notebook's process tree is required (False: ``--without-tree-cap``).
     preload : tuple of str or None
-        What the sandboxes' fork servers import (:func:`autograder.forkserver.modules_for`).
+        What the sandboxes' fork servers import (:func:`autograder.sandbox.forkserver.modules_for`).
     """
 
     limits: Limits
@@ -100,11 +102,11 @@ class Worker:
 
     def __init__(self, settings: Settings, course: Course):
         self.settings, self.course = settings, course
-        self.boxes = sandbox.Pair(settings.confined, settings.preload)
+        self.boxes = bubblewrap.Pair(settings.confined, settings.preload)
 
     def grade(self, job: Job) -> Outcome:
         """Grade one notebook in this worker's sandboxes."""
-        from autograder.pipeline import grade
+        from autograder.grading.pipeline import grade
 
         config = self.course.config
         return grade(job, self.course.lesson(job), self.course.source_nb(job),
@@ -125,7 +127,7 @@ def _preload() -> None:
     import nbconvert  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
 
-    from autograder.feedback import exporter, math_placeholders
+    from autograder.grading.feedback import exporter, math_placeholders
 
     # Compile the templates, and import the code lexer (all of IPython) and the MathML
     # converter, before forking: else each worker's first page paid about 1 s for them.
@@ -211,7 +213,7 @@ def _store(out: Path, config, outcome: Outcome, final: bool = True) -> dict:
 
 
 def _failed_outcome(course: Course, job: Job, why: str) -> Outcome:
-    from autograder.pipeline import _feedback, source_nb_release
+    from autograder.grading.pipeline import _feedback, source_nb_release
 
     rows = [{"exercise": c.grade_id, "score": 0.0, "max_score": c.points, "status": "killed",
              "message": why} for c in course.lesson(job).tests]
@@ -341,7 +343,7 @@ class _Pool:
 
 def _grade_on_cluster(address, jobs, out, settings: Settings, course: Course, progress):
     """Grade ``jobs`` on the Dask cluster at ``address``, saved as a local run saves them."""
-    from autograder import cluster
+    from autograder.classrun import cluster
 
     with _interrupt_flag() as interrupted:
         return cluster.grade_jobs(address, jobs, ROOT,
@@ -379,7 +381,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         Lessons to grade; default: every lesson found in the submissions.
     workers : int, optional
         Notebooks graded at once; default: the machine's cores.
-    limits : autograder.isolation.Limits, optional
+    limits : autograder.sandbox.isolation.Limits, optional
     quiet : bool
         No progress output.
     due : str, optional
@@ -391,14 +393,14 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         Require the cap on each notebook's process tree (False: ``--without-tree-cap``).
     scheduler : str, optional
         A Dask scheduler's address (``--scheduler``): grade on its workers
-        (:mod:`autograder.cluster`), each confined as here, instead of on this machine.
+        (:mod:`autograder.classrun.cluster`), each confined as here, instead of on this machine.
 
     Raises
     ------
-    autograder.sandbox.ConfinementError
+    autograder.sandbox.bubblewrap.ConfinementError
         Before anything is graded, if the promised confinement cannot be applied
         (with ``scheduler``: as soon as a worker finds it cannot).
-    autograder.cluster.ClusterError
+    autograder.classrun.cluster.ClusterError
         With ``scheduler``: it cannot be reached or was lost (what was graded is saved).
 
     Returns
@@ -409,7 +411,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     start = time.monotonic()
     limits = limits or Limits()
     if scheduler:
-        from autograder import cluster
+        from autograder.classrun import cluster
 
         cluster.reachable(scheduler)  # before minutes of preparation, not after
     # On a cluster, learner code runs on the workers: each measures its own confinement.
@@ -458,7 +460,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     progress.done()
     _write_scores(out_path / "scores.csv", states)
     gradebook.export_grades(config, str(out_path / "grades.csv"))
-    from autograder.report import write_report
+    from autograder.classrun.report import write_report
 
     summary = {"learners": len(found), "lessons": lessons, "notebooks": len(jobs),
                "graded": len(todo), "reused": len(reused), "skipped": skipped,

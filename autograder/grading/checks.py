@@ -129,14 +129,14 @@ def find_tampering(nb, source_nb, delimiters: tuple[str, str] | None = None) -> 
     """List the ways a submission changed the graded parts of its notebook.
 
     ``delimiters`` are those of the hidden tests (default: the course's,
-    :func:`autograder.notebook.hidden_delimiters`).
+    :func:`autograder.grading.notebook.hidden_delimiters`).
 
     Changing a test or setup cell's code, its points or its kind, or adding a
     graded cell the instructor did not write, counts. Deleting a cell does
     not (it is restored and graded), nor does changing an answer cell, nor
     submitting a notebook of an earlier release of the lesson.
     """
-    from autograder.notebook import hidden_delimiters, split_hidden
+    from autograder.grading.notebook import hidden_delimiters, split_hidden
 
     delimiters = delimiters or hidden_delimiters()  # once, not per cell
     source = {}

@@ -1,14 +1,14 @@
-"""The fork server that runs inside a sandbox (:mod:`autograder.sandbox`).
+"""The fork server that runs inside a sandbox (:mod:`autograder.sandbox.bubblewrap`).
 
 It imports what graded notebooks import once (:func:`modules_for`), then forks one process per
-request: a learner's process (:mod:`autograder.learner`), a tests' process
-(:mod:`autograder.verdict`) or the confinement probe (:mod:`autograder.probe`).
+request: a learner's process (:mod:`autograder.execution.learner`), a tests' process
+(:mod:`autograder.execution.verdict`) or the confinement probe (:mod:`autograder.sandbox.probe`).
 Each child gets its own session, its resource limits and an empty scratch
 folder under the sandbox's private ``/tmp``; it tells the grader its pid
 (credentials the kernel writes, not a number it sends) and waits for a go
 before running anything, so the grader can first put it in its control groups.
 
-``python -m autograder.forkserver FD [--no-preload | --preload=MOD,MOD...] [--pids-shared]``;
+``python -m autograder.sandbox.forkserver FD [--no-preload | --preload=MOD,MOD...] [--pids-shared]``;
 FD is the grader's control socket; without ``--preload`` it imports everything a lesson may
 use (:data:`ALWAYS`, :data:`PRELOAD` and the course's modules).
 """
@@ -23,11 +23,12 @@ import struct
 import sys
 import tempfile
 
-from autograder import isolation, wire
+from autograder.execution import wire
+from autograder.sandbox import isolation
 
 # Imported by every fork server: what its processes run on.
 ALWAYS = ("cloudpickle", "IPython.core.interactiveshell", "numpy", "lifecycle", "lifecycle.feedback",
-          "autograder.learner", "autograder.verdict")
+          "autograder.execution.learner", "autograder.execution.verdict")
 # Imported when a graded lesson uses them (see modules_for); all of them by default.
 PRELOAD = ("matplotlib.pyplot", "pandas", "scipy.stats", "sklearn", "sklearn.linear_model",
            "sklearn.pipeline", "sklearn.compose", "sklearn.preprocessing",
@@ -38,7 +39,8 @@ NOT_PRELOADED = {"lifecycle.lab", "lifecycle.progress"}  # the learner's tools, 
 
 def _course_module(name: str) -> str | None:
     """The source file of ``lifecycle...`` module ``name``, or None if it is not one."""
-    base = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *name.split("."))
+    base = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        *name.split("."))
     for path in (base + ".py", os.path.join(base, "__init__.py")):
         if name.split(".")[0] == "lifecycle" and os.path.isfile(path):
             return path
@@ -57,13 +59,13 @@ def modules_for(imports) -> list[str]:
     Parameters
     ----------
     imports : iterable of str
-        Module names (:attr:`autograder.notebook.Lesson.modules`).
+        Module names (:attr:`autograder.grading.notebook.Lesson.modules`).
 
     Returns
     -------
     modules : list of str
     """
-    from autograder.notebook import modules_imported
+    from autograder.grading.notebook import modules_imported
 
     seen, todo = set(), list(imports)
     while todo:
@@ -125,18 +127,18 @@ def _child(control: socket.socket, sock: socket.socket, op: dict) -> None:
         return
     role = op["role"]
     if role == "learner":
-        from autograder import learner
+        from autograder.execution import learner
 
         learner.serve(sock, limits)
     elif role == "tests":
         isolation.protect_self()
-        from autograder import verdict
+        from autograder.execution import verdict
 
         start, _ = wire.recv(sock)
         verdict.serve(sock, start["setup"], set(start["answers"]),
                       set(start["instructor_names"]), start["token"])
     elif role == "probe":
-        from autograder import probe
+        from autograder.sandbox import probe
 
         wire.send(sock, probe.measure(op.get("port"), op.get("paths", [])))
 
@@ -217,7 +219,7 @@ def main(argv: list[str]) -> None:
             if op.get("role") == "tests":
                 # Tests' processes read answers through this table: built here once (it
                 # costs about 2 s of CPU), inherited by every tests' process forked after.
-                from autograder import answer_types
+                from autograder.execution import answer_types
 
                 answer_types.allowed()
             _fork(control, socket.socket(fileno=fds[0]), op)

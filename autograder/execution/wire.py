@@ -4,7 +4,7 @@ Frames are ``[4-byte header length][JSON header][8-byte blob length][blob]``.
 The header is plain JSON, so reading it runs no code. A blob from the
 learner's process is only ever read with :func:`load_answer`, an unpickler
 that takes every class and function from a fixed table the grader built
-(:mod:`autograder.answer_types`) and refuses every other name without
+(:mod:`autograder.execution.answer_types`) and refuses every other name without
 importing it: no learner-defined class, function or object with a custom
 ``__eq__`` can reach a test, and no name in the learner's bytes makes the
 tests' process import a module.
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from autograder import answer_types
+from autograder.execution import answer_types
 
 __all__ = ["WireError", "WireTimeout", "send", "recv", "dump_answer", "load_answer", "RefusedAnswer"]
 
@@ -119,7 +119,7 @@ def dump_answer(value) -> bytes:
 
 
 class _AnswerUnpickler(pickle.Unpickler):
-    """Rebuild only what :func:`autograder.answer_types.allowed` lists; import nothing."""
+    """Rebuild only what :func:`autograder.execution.answer_types.allowed` lists; import nothing."""
 
     def find_class(self, module: str, name: str):
         obj = answer_types.allowed().get((module, name))

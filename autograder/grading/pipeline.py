@@ -14,8 +14,8 @@ import nbformat
 from nbformat.v4 import new_output
 from traitlets.config import Config
 
-from autograder.checks import Unreadable, find_tampering, read_submission
-from autograder.execute import run_notebook
+from autograder.execution.execute import run_notebook
+from autograder.grading.checks import Unreadable, find_tampering, read_submission
 
 __all__ = ["Job", "Outcome", "grade"]
 
@@ -91,7 +91,7 @@ def _mark_all_failed(nb, note: str) -> None:
 
 def _exercises(lesson) -> list[tuple[str, list[str]]]:
     """Each answer cell's ``grade_id`` with the test cells that use a name it defines."""
-    from autograder.notebook import names_defined, names_used
+    from autograder.grading.notebook import names_defined, names_used
 
     return [(a.grade_id, [t.grade_id for t in lesson.tests
                           if names_defined(a.source) & names_used(t.source)])
@@ -101,8 +101,8 @@ def _exercises(lesson) -> list[tuple[str, list[str]]]:
 def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
     """Say "not attempted" for an untouched answer; drop the hidden-test note where a
     visible check of the same exercise failed (the note says the visible ones pass)."""
-    from autograder.execute import HIDDEN_NOTE
-    from autograder.feedback import NOT_ATTEMPTED
+    from autograder.execution.execute import HIDDEN_NOTE
+    from autograder.grading.feedback import NOT_ATTEMPTED
 
     cells = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c
              for c in nb.cells if c.cell_type == "code"}
@@ -129,7 +129,7 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
 def _feedback(nb, job: Job, rows: list[dict], notes: list[str], config: Config) -> str:
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from autograder.feedback import exporter, page_resources, put_maths
+    from autograder.grading.feedback import exporter, page_resources, put_maths
 
     nb = copy.deepcopy(nb)
     # Only graded cells hold hidden tests (and are the instructor's, restored by
@@ -154,7 +154,7 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
     Parameters
     ----------
     job : Job
-    lesson : autograder.notebook.Lesson
+    lesson : autograder.grading.notebook.Lesson
         The instructor's notebook, classified.
     source_nb : nbformat.NotebookNode
         The instructor's notebook itself.
@@ -162,8 +162,8 @@ def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxe
         The gradebook, read for the instructor's cells.
     config : traitlets.config.Config
         nbgrader configuration (``nbgrader_config.py``).
-    limits : autograder.isolation.Limits
-    boxes : autograder.sandbox.Pair
+    limits : autograder.sandbox.isolation.Limits
+    boxes : autograder.sandbox.bubblewrap.Pair
         The sandboxes the learner's code and the tests run in.
     """
     start = time.monotonic()

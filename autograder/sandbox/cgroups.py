@@ -14,7 +14,7 @@ instead a group delegated to its user: a folder ``autograder-for-USER`` that
 root made once, in the grader's group or one above it, and gave to USER
 (``docs/instructor.md``, "A grader that is not root"). Where neither can be
 made, :func:`create` returns caps that do nothing; the sandbox's
-``RLIMIT_NPROC`` (:func:`autograder.isolation.apply_limits`) then caps the
+``RLIMIT_NPROC`` (:func:`autograder.sandbox.isolation.apply_limits`) then caps the
 tasks, and memory is capped per process only.
 """
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Limits of one graded notebook, and the resource limits of each process that runs it.
 
 The confinement itself (namespaces, file system view, capabilities) is
-bubblewrap's (:mod:`autograder.sandbox`); the cap on a whole process tree is
-:mod:`autograder.cgroups`'. What is left here binds one process at a time.
+bubblewrap's (:mod:`autograder.sandbox.bubblewrap`); the cap on a whole process tree is
+:mod:`autograder.sandbox.cgroups`'. What is left here binds one process at a time.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The instructor's setup cells and test cells run here, in a process that never
 executes learner code. A name that a test uses and an answer cell defines is
 a :class:`RemoteAnswer`: calling it runs the learner's function in the
 learner's process and brings the result back through
-:func:`autograder.wire.load_answer`. Whatever the learner's code does to its
+:func:`autograder.execution.wire.load_answer`. Whatever the learner's code does to its
 own interpreter cannot reach the assertions here.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import traceback
 
 import cloudpickle
 
-from autograder import wire
-from autograder.notebook import _without_magics, names_defined, names_used
+from autograder.execution import wire
+from autograder.grading.notebook import _without_magics, names_defined, names_used
 
 __all__ = ["RemoteAnswer", "LearnerError", "serve"]
 
@@ -72,7 +72,7 @@ class RemoteAnswer:
         return f"<answer {self.__name__}>"
 
     def __reduce__(self):
-        from autograder.learner import learner_ref
+        from autograder.execution.learner import learner_ref
 
         return learner_ref, (self.__name__,)
 
@@ -213,7 +213,7 @@ def serve(sock, setup_sources: list[str], answers: set[str], instructor_names: s
           token: str) -> None:
     """Run the setup cells, then test cells on request, until told to stop.
 
-    ``instructor_names`` (:attr:`autograder.notebook.Lesson.instructor_names`)
+    ``instructor_names`` (:attr:`autograder.grading.notebook.Lesson.instructor_names`)
     are never asked from the learner's process, even before the cell that
     binds them has run: a learner who moves a test cell, or defines a name
     that the public part of a test imports for its hidden part, must not be

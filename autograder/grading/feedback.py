@@ -18,7 +18,7 @@ from traitlets.config import Config
 __all__ = ["NOT_ATTEMPTED", "STATUS_TEXT", "exercises", "exporter", "feedback_config",
            "inline_html", "math_placeholders", "page_resources", "put_maths"]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 NOT_ATTEMPTED = "not attempted: the answer still raises NotImplementedError"
 STATUS_TEXT = {
     "ok": "passed",
@@ -101,7 +101,7 @@ def learner_html(html_text: str) -> str:
 @functools.lru_cache(maxsize=1)
 def exporter():
     """One exporter per process: compiling its templates costs more than rendering."""
-    from autograder.feedback_exporter import FeedbackExporter
+    from autograder.grading.feedback_exporter import FeedbackExporter
 
     return FeedbackExporter(config=feedback_config())
 
@@ -288,7 +288,7 @@ def page_resources(nb, job, rows: list[dict], notes: list[str]) -> tuple[dict, d
     nb : nbformat.NotebookNode
         The graded notebook (or the release, for a notebook that could not be graded),
         hidden tests already removed.
-    job : autograder.pipeline.Job
+    job : autograder.grading.pipeline.Job
         Whose notebook it is.
     rows : list of dict
         One per test cell: ``exercise`` (its grade_id), ``score``, ``max_score``,

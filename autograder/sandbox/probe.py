@@ -2,7 +2,7 @@
 
 :func:`measure` runs in a process forked in the sandbox, as a learner's would
 be; the grader compares the facts with what it promises
-(:func:`autograder.confinement.check`) and prints them in ``report.html``.
+(:func:`autograder.sandbox.confinement.check`) and prints them in ``report.html``.
 """
 from __future__ import annotations
 

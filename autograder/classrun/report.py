@@ -7,7 +7,7 @@ import io
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from autograder.feedback import NOT_ATTEMPTED
+from autograder.grading.feedback import NOT_ATTEMPTED
 
 __all__ = ["write_report"]
 

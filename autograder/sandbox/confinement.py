@@ -5,11 +5,11 @@ is not root, with no capability and ``no_new_privs``, without the host's
 network, unable to write anywhere but their private ``/tmp`` and ``/dev/shm``,
 unable to see the instructor's files, the class's submissions or the
 grader's output, behind a seccomp filter that denies the system calls
-grading never needs (:mod:`autograder.syscall_filter`), and, unless
+grading never needs (:mod:`autograder.sandbox.syscall_filter`), and, unless
 ``--without-tree-cap``, with a cap on the tasks of each notebook's processes
 (a control group, or ``RLIMIT_NPROC`` in the sandbox's user namespace) and,
 where a control group can be made, on their memory. :func:`check` measures
-all of it from inside each sandbox (:mod:`autograder.probe`) before anything
+all of it from inside each sandbox (:mod:`autograder.sandbox.probe`) before anything
 is graded.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ import platform
 import socket
 import sys
 
-from autograder import cgroups, sandbox, syscall_filter, wire
+from autograder.execution import wire
+from autograder.sandbox import bubblewrap, cgroups, syscall_filter
 
 __all__ = ["check"]
 
@@ -28,9 +29,9 @@ PRIVATE = ("/tmp", "/dev/shm")
 
 
 def _targets(outside: list[str]) -> list[str]:
-    course = sandbox.course_root()
+    course = bubblewrap.course_root()
     tries = ["/", "/etc", "/usr", "/var/tmp", course, sys.prefix, os.path.expanduser("~"),
-             *(os.path.join(course, part) for part in sandbox.COURSE_PARTS), *PRIVATE,
+             *(os.path.join(course, part) for part in bubblewrap.COURSE_PARTS), *PRIVATE,
              *(os.path.realpath(p) for p in outside)]
     hidden = [os.path.join(course, "solutions"), os.path.join(course, ".git"), "/etc/shadow",
               *glob.glob(os.path.join(sys.prefix, "*.db")),
@@ -38,7 +39,7 @@ def _targets(outside: list[str]) -> list[str]:
     return list(dict.fromkeys(tries)) + [f"hidden:{p}" for p in hidden]
 
 
-def _probe(box: sandbox.Sandbox, outside: list[str]) -> dict:
+def _probe(box: bubblewrap.Sandbox, outside: list[str]) -> dict:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -47,7 +48,7 @@ def _probe(box: sandbox.Sandbox, outside: list[str]) -> dict:
         box.start()
         pid, sock = box.spawn({"op": "spawn", "role": "probe", "limits": {},
                                "port": listener.getsockname()[1], "paths": _targets(outside)})
-        sandbox.release(sock)
+        bubblewrap.release(sock)
         sock.settimeout(60)
         facts, _ = wire.recv(sock)
         sock.close()
@@ -112,17 +113,17 @@ def check(confined: bool, tree_cap: bool, outside: list[str]) -> dict:
 
     Raises
     ------
-    autograder.sandbox.ConfinementError
+    autograder.sandbox.bubblewrap.ConfinementError
         If ``confined`` and anything promised is missing.
     """
     measured = {"confined": confined}
     if confined:
-        sandbox.find_bwrap()
+        bubblewrap.find_bwrap()
         measured["seccomp"] = syscall_filter.describe()  # refuses when it cannot be built
     measured["tree_cap"] = cgroups.supported()
     shortfalls = []
     for role in ("learner", "tests"):
-        measured[role] = _probe(sandbox.Sandbox(role, confined, preload=()), outside)
+        measured[role] = _probe(bubblewrap.Sandbox(role, confined, preload=()), outside)
         shortfalls += _shortfalls(role, measured[role])
     nproc = all(measured[role].get("tasks_cap", "").startswith("holds")
                 for role in ("learner", "tests"))
@@ -141,7 +142,7 @@ def check(confined: bool, tree_cap: bool, outside: list[str]) -> dict:
     measured["shortfalls"] = shortfalls
     refused = [s for s in shortfalls if tree_cap or s is not uncapped]
     if confined and refused:
-        raise sandbox.ConfinementError(
+        raise bubblewrap.ConfinementError(
             "learner code cannot be confined as promised: " + "; ".join(refused) + ". "
             + (f"To cap each notebook's tasks and memory, {cgroups.delegation_commands()}; or pass "
                "--without-tree-cap to grade with rlimits per process only. "

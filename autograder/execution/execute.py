@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from nbformat.v4 import new_output
 
-from autograder import cgroups, sandbox, wire
-from autograder.notebook import Lesson
+from autograder.execution import wire
+from autograder.grading.notebook import Lesson
+from autograder.sandbox import bubblewrap, cgroups
 
 __all__ = ["RunResult", "run_notebook"]
 
@@ -41,7 +42,7 @@ def _spawn(box, role: str, limits, caps) -> tuple[int, socket.socket]:
     """Fork a process in ``box``, put it in ``caps`` before it runs anything, let it go."""
     pid, sock = box.spawn({"op": "spawn", "role": role, "limits": vars(limits)})
     caps.add(pid)
-    sandbox.release(sock)
+    bubblewrap.release(sock)
     return pid, sock
 
 
@@ -79,7 +80,7 @@ class SandboxError(RuntimeError):
 
 
 STARTUP_SECONDS = 30.0
-# What a learner's reply to a relayed request may say (autograder.learner: describe, call).
+# What a learner's reply to a relayed request may say (autograder.execution.learner: describe, call).
 REPLY_KEYS = ("ok", "ename", "evalue", "bases", "kind", "module", "type")
 
 
@@ -425,9 +426,9 @@ def run_notebook(nb, lesson: Lesson, limits, boxes) -> RunResult:
         The submission after nbgrader's sanitizing preprocessors; outputs are
         written into it.
     lesson : Lesson
-        The instructor's notebook, classified (:func:`autograder.notebook.read_lesson`).
-    limits : autograder.isolation.Limits
-    boxes : autograder.sandbox.Pair
+        The instructor's notebook, classified (:func:`autograder.grading.notebook.read_lesson`).
+    limits : autograder.sandbox.isolation.Limits
+    boxes : autograder.sandbox.bubblewrap.Pair
         The sandboxes to run the learner's code and the tests in (started here if
         they are not running; left running for the next notebook).
 
