@@ -17,6 +17,7 @@ import warnings
 import nbformat
 import pytest
 
+from autograder.grading.demos import skipped
 from autograder.grading.notebook import names_defined, names_used, read_lesson, split_hidden
 from tests.conftest import PYTHON, ROOT
 
@@ -148,3 +149,15 @@ def test_test_cells_print_nothing_of_their_checks(path, release):
                 assert not _shows_a_check_result(cell.source), (
                     f"{notebook.name}: write `_ = check_raises(...)` on a cell's last line:\n"
                     f"{cell.source[-300:]}")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_ids)
+def test_every_demonstration_is_left_out_when_grading_an_unchanged_notebook(path, release):
+    """A cell tagged ``demo`` must be one grading can leave out (docs/authoring.md): nothing
+    that runs reads what it binds, in the solution and in the learner's copy as released."""
+    lesson = read_lesson(path)
+    for notebook in (path, release / path.parent.name / path.name):
+        cells = [c for c in read_lesson(notebook).cells if c.role != "test"]
+        left_out = skipped([c.source for c in cells], lesson.demo_sources, lesson.test_sources)
+        kept = [c.source[:200] for i, c in enumerate(cells) if c.role == "demo" and i not in left_out]
+        assert not kept, f"{notebook.name}: tagged demo but read by what runs:\n" + "\n--\n".join(kept)

@@ -85,7 +85,7 @@ def _lesson(cells):
                 "solution": role == "answer", "task": False, "grade_id": gid}
         if role == "test":
             base["points"] = 1
-        return {"nbgrader": base, **({"tags": ["setup"]} if role == "setup" else {})}
+        return {"nbgrader": base, **({"tags": [role]} if role in ("setup", "demo") else {})}
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src, metadata=meta(role, gid)) for role, gid, src in cells]
@@ -149,6 +149,37 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported(boxes):
              ("answer", "second", "def root_of_double(x):\n    return sqrt(double(x))"),
              ("test", "test_second", "check_close(root_of_double(8.0), 4.0)")]
     result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
+    assert all(t["passed"] for t in result.tests.values()), result.tests
+
+
+DEMOS = [("setup", "setup", SETUP),
+         ("answer", "answer", "def double(x):\n    return 2 * x"),
+         ("demo", "shown", "print('the demonstration ran')\nshown = double(21)"),
+         ("demo", "made", "print('made ran')\nmade = 5"),
+         ("answer", "second", "def plus_made(x):\n    return x + made"),
+         ("test", "test_double", "check_close(double(3), 6)"),
+         ("test", "test_plus", "check_close(plus_made(1), 6)")]
+
+
+def _outputs(cell) -> str:
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+
+def test_demonstrations_nothing_graded_reads_are_not_run(boxes):
+    submission = _lesson(DEMOS)
+    result = run_notebook(submission, read_lesson(_lesson(DEMOS)), Limits(), boxes)
+    assert all(t["passed"] for t in result.tests.values()), result.tests
+    shown, made = submission.cells[2], submission.cells[3]
+    assert "Not run when grading" in _outputs(shown) and "ran" not in _outputs(shown)
+    assert "made ran" in _outputs(made)  # an answer reads what it makes
+
+
+def test_a_demonstration_the_learner_changed_runs(boxes):
+    submission = _lesson(DEMOS)
+    submission.cells[2].source += "\nraise RuntimeError('changed')"
+    result = run_notebook(submission, read_lesson(_lesson(DEMOS)), Limits(), boxes)
+    assert "the demonstration ran" in _outputs(submission.cells[2])
+    assert any(o.get("ename") == "RuntimeError" for o in submission.cells[2].outputs)
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 

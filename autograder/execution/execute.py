@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from nbformat.v4 import new_output
 
 from autograder.execution import wire
+from autograder.grading import demos
 from autograder.grading.notebook import Lesson
 from autograder.sandbox import bubblewrap, cgroups
 
 __all__ = ["RunResult", "run_notebook"]
 
+SKIPPED_NOTE = ("Not run when grading: this demonstration is the lesson's, unchanged, and nothing "
+                "graded reads what it makes. Run it in JupyterLab to see its output.")
 HIDDEN_NOTE = ("A hidden test failed: your answer passes the checks you can see but not one on "
                "inputs you have not seen.")
 
@@ -417,8 +420,18 @@ class _Run:
             cell.outputs.append(_error(ename or "Error", message, tb or [message]))
 
 
+def _test_id(cell, tests: dict) -> str | None:
+    """The ``grade_id`` of a test cell of the lesson, or None for a cell the learner's process runs."""
+    nbg = cell.metadata.get("nbgrader", {}) or {}
+    gid = nbg.get("grade_id")
+    return gid if nbg.get("grade") and not nbg.get("solution") and gid in tests else None
+
+
 def run_notebook(nb, lesson: Lesson, limits, boxes) -> RunResult:
     """Execute a sanitized submission and grade its test cells.
+
+    The lesson's demonstrations that nothing graded reads are not run: each gets
+    a note instead of its outputs (:func:`autograder.grading.demos.skipped`).
 
     Parameters
     ----------
@@ -438,16 +451,19 @@ def run_notebook(nb, lesson: Lesson, limits, boxes) -> RunResult:
     """
     boxes.ensure()  # a sandbox's start-up is not the notebook's time
     run = _Run(lesson, limits, boxes)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    tests = {id(cell): _test_id(cell, run.tests) for cell in code}
+    learners = [cell for cell in code if tests[id(cell)] is None]
+    skip = {id(learners[i]) for i in demos.skipped([c.source for c in learners],
+                                                   lesson.demo_sources, lesson.test_sources)}
     try:
         run.start_learner()
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
+        for cell in code:
             cell.outputs = []
-            nbg = cell.metadata.get("nbgrader", {}) or {}
-            gid = nbg.get("grade_id")
-            if nbg.get("grade") and not nbg.get("solution") and gid in run.tests:
-                run.run_test_cell(cell, gid)
+            if tests[id(cell)] is not None:
+                run.run_test_cell(cell, tests[id(cell)])
+            elif id(cell) in skip:
+                cell.outputs.append(new_output("display_data", data={"text/plain": SKIPPED_NOTE}))
             else:
                 run.run_learner_cell(cell)
             if time.monotonic() > run.deadline and run.learner_state == "alive":

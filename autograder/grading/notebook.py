@@ -11,6 +11,10 @@ A lesson notebook (see ``docs/authoring.md``) has four kinds of code cell:
 ``setup``
     tagged ``setup``: imports and data the tests use. Graded runs execute
     them twice, for the learner's code and for the tests, so keep them cheap.
+``demo``
+    tagged ``demo``: a demonstration nothing graded reads (a service timed, a
+    curve drawn). Grading leaves it out when the learner did not change it
+    (:mod:`autograder.grading.demos`).
 ``other``
     everything else: explanations in code, worked examples, plots.
 """
@@ -71,6 +75,16 @@ class Lesson:
         return names - self.answer_names
 
     @cached_property
+    def demo_sources(self) -> frozenset[str]:
+        """The sources of the ``demo`` cells, as a submission has them when left unchanged."""
+        return frozenset(c.source for c in self.cells if c.role == "demo")
+
+    @cached_property
+    def test_sources(self) -> list[str]:
+        """The test cells' sources, hidden parts included."""
+        return [c.source for c in self.tests]
+
+    @cached_property
     def modules(self) -> set[str]:
         """Modules the notebook's code cells import (see :func:`modules_imported`)."""
         return set().union(*(modules_imported(c.source) for c in self.cells))
@@ -93,9 +107,10 @@ def _role(cell) -> str:
         return "answer"
     if nbg.get("grade"):
         return "test"
-    if "setup" in meta.get("tags", []):
+    tags = meta.get("tags", [])
+    if "setup" in tags:
         return "setup"
-    return "other"
+    return "demo" if "demo" in tags else "other"
 
 
 def strip_solution_markers(source: str) -> str:
