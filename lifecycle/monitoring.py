@@ -174,24 +174,25 @@ def simulate_stream(seed: int = 0, *, days: int = 90, per_day: int = 100,
 
     z_temp = ((pool["temp"] - reference["temp"].mean()) / reference["temp"].std()).to_numpy()
     day0 = pd.Timestamp(start, tz="UTC")
-    parts = []
-    for day in range(days):
+    rows, seconds = [], []
+    for day in range(days):  # the draws of each day in turn: one seed, one stream
         weights = np.exp(_covariate_beta(day) * z_temp)
-        rows = rng.choice(len(pool), size=per_day, p=weights / weights.sum())
-        part = pool.iloc[rows][FEATURES + ["busy", "bikers"]].copy()
-        if _in_period(day, "unit_bug"):
-            part["temp"] = np.round(part["temp"] * 41.0, 2)
-        if _in_period(day, "concept"):
-            part["busy"] = (part["bikers"] * DEMAND_FACTOR >= BUSY_THRESHOLD).astype(int)
-        seconds = np.sort(rng.uniform(0, 86400, size=per_day))
-        part["time"] = day0 + pd.Timedelta(days=day) + pd.to_timedelta(seconds, unit="s")
-        parts.append(part)
-    stream = pd.concat(parts, ignore_index=True)
+        rows.append(rng.choice(len(pool), size=per_day, p=weights / weights.sum()))
+        seconds.append(np.sort(rng.uniform(0, 86400, size=per_day)))
+    stream = pool.iloc[np.concatenate(rows)][FEATURES + ["busy", "bikers"]].reset_index(drop=True)
+    stream_day = np.repeat(np.arange(days), per_day)
+    bug = _in_period_mask(stream_day, "unit_bug")
+    stream.loc[bug, "temp"] = np.round(stream.loc[bug, "temp"] * 41.0, 2)
+    concept = _in_period_mask(stream_day, "concept")
+    stream.loc[concept, "busy"] = (stream.loc[concept, "bikers"] * DEMAND_FACTOR
+                                   >= BUSY_THRESHOLD).astype(int)
+    stream["time"] = (day0 + pd.to_timedelta(stream_day, unit="D")
+                      + pd.to_timedelta(np.concatenate(seconds), unit="s"))
 
     proba = model.predict_proba(stream[FEATURES])
     log = pd.DataFrame({
         "time": stream["time"].dt.floor("us"),
-        "request_id": [rng.bytes(16).hex() for _ in range(len(stream))],
+        "request_id": _hex_ids(rng, len(stream)),
         "instance": 0,
         "model_version": MODEL_VERSION,
     })
@@ -213,9 +214,15 @@ def simulate_stream(seed: int = 0, *, days: int = 90, per_day: int = 100,
             "truth": truth, "start": day0}
 
 
-def _in_period(day: int, name: str) -> bool:
+def _hex_ids(rng: np.random.Generator, n: int) -> list[str]:
+    """``n`` random 128-bit ids in hex: the same as ``n`` calls of ``rng.bytes(16)``, at once."""
+    text = rng.bytes(16 * n).hex()
+    return [text[32 * i:32 * (i + 1)] for i in range(n)]
+
+
+def _in_period_mask(days: np.ndarray, name: str) -> np.ndarray:
     first, end = PERIODS[name]
-    return first <= day < end
+    return (days >= first) & (days < end)
 
 
 def _covariate_beta(day: int) -> float:
