@@ -25,7 +25,9 @@ from autograder.grading.notebook import (
     names_defined,
     names_used,
     read_lesson,
+    solution_delimiters,
     split_hidden,
+    strip_solution_markers,
 )
 from autograder.sandbox.forkserver import ALWAYS, modules_for
 from tests.conftest import PYTHON, ROOT
@@ -84,6 +86,28 @@ def test_the_hidden_test_delimiters_are_the_course_configs(tmp_path):
     assert "check(3)" in public  # the default delimiter means nothing to this course
     # this course's own config sets none: nbgrader's defaults, read from nbgrader
     assert hidden_delimiters() == hidden_delimiters(Config())
+
+
+def test_solution_markers_are_the_course_configs_read_as_nbgrader_reads_them(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    answer = ("def f(x):\n    ## BEGIN SOLUTION (kept back)\n    y = x\n    #END SOLUTION.\n"
+              "    return y")
+    assert strip_solution_markers(answer, solution_delimiters(Config())) == (
+        "def f(x):\n    y = x\n    return y")
+    assert solution_delimiters() == solution_delimiters(Config())  # the course sets none
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        "c.ClearSolutions.begin_solution_delimeter = 'START ANSWER'\n"
+        "c.ClearSolutions.end_solution_delimeter = 'STOP ANSWER'\n")
+    config = gradebook.course_config(str(tmp_path), str(tmp_path / "out"))
+    assert solution_delimiters(config) == ("START ANSWER", "STOP ANSWER")
+    own = "x = 1\n# START ANSWER\nbinds_this = 2\n# STOP ANSWER\n### BEGIN SOLUTION"
+    nb = new_notebook(cells=[new_code_cell(own, metadata={"nbgrader": {
+        "solution": True, "grade": False, "grade_id": "a"}})])
+    lesson = read_lesson(nb, solutions=solution_delimiters(config))
+    assert lesson.answers[0].source == "x = 1\nbinds_this = 2\n### BEGIN SOLUTION"
+    assert "binds_this" in lesson.answer_names
 
 
 def test_fork_servers_import_what_the_graded_lessons_use():

@@ -175,7 +175,7 @@ class GraderPlugin(WorkerPlugin):
         import nbformat
 
         from autograder.classrun import gradebook
-        from autograder.grading.notebook import hidden_delimiters, read_lesson
+        from autograder.grading.notebook import hidden_delimiters, read_lesson, solution_delimiters
 
         root = self.scratch / "lessons" / bundle["digest"][:16]
         folder = root / "solutions" / bundle["lesson"]
@@ -186,7 +186,7 @@ class GraderPlugin(WorkerPlugin):
         config = gradebook.course_config(str(root), str(root / "out"))
         (root / "out" / ".work").mkdir(parents=True, exist_ok=True)
         gradebook.prepare_assignments(config, [bundle["lesson"]])
-        notebooks = {p.stem: (read_lesson(p, hidden_delimiters(config)),
+        notebooks = {p.stem: (read_lesson(p, hidden_delimiters(config), solution_delimiters(config)),
                               nbformat.read(str(p), as_version=4))
                      for p in sorted(folder.glob("*.ipynb"))}
         self.lessons[bundle["digest"]] = prepared = {"notebooks": notebooks, "config": config}

@@ -27,7 +27,7 @@ from autograder import __version__
 from autograder.classrun import gradebook
 from autograder.classrun.ingest import find_submissions
 from autograder.classrun.progress import Progress
-from autograder.grading.notebook import hidden_delimiters, read_lesson
+from autograder.grading.notebook import hidden_delimiters, read_lesson, solution_delimiters
 from autograder.grading.pipeline import Job, Outcome
 from autograder.sandbox import bubblewrap, cgroups, confinement
 from autograder.sandbox.forkserver import modules_for
@@ -432,7 +432,7 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     config = gradebook.course_config(str(ROOT), str(out_path))
     gradebook.prepare_assignments(config, lessons, due)
     course = Course(MappingProxyType({
-        (les, p.stem): (read_lesson(p, hidden_delimiters(config)),
+        (les, p.stem): (read_lesson(p, hidden_delimiters(config), solution_delimiters(config)),
                         nbformat.read(str(p), as_version=4))
         for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")}), config)
     # The sandboxes import what these lessons use, not what every lesson may.

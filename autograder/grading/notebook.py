@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 __all__ = ["Cell", "Lesson", "filled_release", "hidden_delimiters", "modules_imported",
-           "names_defined", "names_used", "read_lesson", "split_hidden"]
-
-SOLUTION_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
-
+           "names_defined", "names_used", "read_lesson", "solution_delimiters", "split_hidden"]
 
 @dataclass
 class Cell:
@@ -113,12 +109,24 @@ def _role(cell) -> str:
     return "demo" if "demo" in tags else "other"
 
 
-def strip_solution_markers(source: str) -> str:
-    """Return ``source`` without its ``### BEGIN/END SOLUTION`` lines."""
-    return "\n".join(ln for ln in source.splitlines() if not SOLUTION_MARK.match(ln))
+def strip_solution_markers(source: str, delimiters: tuple[str, str] | None = None) -> str:
+    """Return ``source`` without the lines that mark where its solution begins and ends.
+
+    Parameters
+    ----------
+    source : str
+        An answer cell of the instructor's notebook.
+    delimiters : (str, str), optional
+        Of solutions; default: the course's (:func:`solution_delimiters`). A line
+        that contains either anywhere is a marker, as nbgrader's ``ClearSolutions``
+        reads them.
+    """
+    begin, end = delimiters or solution_delimiters()
+    return "\n".join(ln for ln in source.splitlines() if begin not in ln and end not in ln)
 
 
-def read_lesson(nb, delimiters: tuple[str, str] | None = None) -> Lesson:
+def read_lesson(nb, delimiters: tuple[str, str] | None = None,
+                solutions: tuple[str, str] | None = None) -> Lesson:
     """Classify the code cells of an instructor notebook.
 
     Parameters
@@ -127,6 +135,8 @@ def read_lesson(nb, delimiters: tuple[str, str] | None = None) -> Lesson:
         The notebook, or the path of one.
     delimiters : (str, str), optional
         Of its hidden tests; default: the course's (:func:`hidden_delimiters`).
+    solutions : (str, str), optional
+        Of its solutions; default: the course's (:func:`solution_delimiters`).
 
     Returns
     -------
@@ -136,13 +146,14 @@ def read_lesson(nb, delimiters: tuple[str, str] | None = None) -> Lesson:
 
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(str(nb), as_version=4)
+    solutions = solutions or solution_delimiters()
     cells = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         nbg = cell.metadata.get("nbgrader", {}) or {}
         role = _role(cell)
-        source = strip_solution_markers(cell.source) if role == "answer" else cell.source
+        source = strip_solution_markers(cell.source, solutions) if role == "answer" else cell.source
         cells.append(Cell(i, role, source, nbg.get("grade_id"), float(nbg.get("points", 0) or 0)))
     names = set()
     for cell in cells:
@@ -200,6 +211,25 @@ def hidden_delimiters(config=None) -> tuple[str, str]:
         config = nbgrader_config()
     clear = ClearHiddenTests(config=config)
     return clear.begin_test_delimeter, clear.end_test_delimeter
+
+
+def solution_delimiters(config=None) -> tuple[str, str]:
+    """The begin and end delimiters of solutions, as nbgrader's ``ClearSolutions`` has them.
+
+    Parameters
+    ----------
+    config : traitlets.config.Config, optional
+        nbgrader's configuration; default: the course's ``nbgrader_config.py``
+        (:func:`autograder.classrun.gradebook.nbgrader_config`).
+    """
+    from nbgrader.preprocessors import ClearSolutions
+
+    if config is None:
+        from autograder.classrun.gradebook import nbgrader_config
+
+        config = nbgrader_config()
+    clear = ClearSolutions(config=config)
+    return clear.begin_solution_delimeter, clear.end_solution_delimeter
 
 
 def split_hidden(source: str, delimiters: tuple[str, str] | None = None) -> tuple[str, str]:
