@@ -2,6 +2,8 @@
 process, tests in another, and what may (and may not) cross between them."""
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 
@@ -269,3 +271,28 @@ def test_a_sandbox_that_cannot_start_quotes_bubblewrap(monkeypatch):
     message = str(refused.value)
     assert "/nonexistent/python3" in message and "No such file" in message, message
     assert "namespaces" not in message and box.proc is None
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in os.listdir(f"/proc/{parent}/task"):
+            with open(f"/proc/{parent}/task/{task}/children") as f:
+                children = [int(c) for c in f.read().split()]
+            found += children
+            todo += children
+    return found
+
+
+def test_a_ready_fork_server_keeps_nothing_it_writes_to_stderr(boxes):
+    # Before it is ready, its stderr is kept to say why a sandbox did not start; after,
+    # nobody reads it, so it must not be a file that grows in the grader's memory.
+    boxes.ensure()
+    for box in (boxes.learner, boxes.tests):
+        servers = [p for p in _descendants(box.proc.pid)  # not bubblewrap's own processes
+                   if open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[1:3]
+                   == [b"-m", b"autograder.sandbox.forkserver"]]
+        assert servers
+        for pid in servers:
+            assert not os.readlink(f"/proc/{pid}/fd/2").startswith("/memfd:"), pid
