@@ -117,6 +117,9 @@ def test_plots_are_labelled():
     assert ax.get_xlabel() == "C" and ax.get_title() and ax.get_ylabel()
     assert ax.get_xscale() == "log"
     assert len(ax.get_legend().get_texts()) == 3
+    assert ax.xaxis.get_minorticklocs().size == 0      # four decades: the powers of ten suffice
+    narrow = tuning.plot_validation_curve([1, 2, 5, 10], train[:4], val[:4], param_name="C")
+    assert narrow.xaxis.get_minorticklocs().size > 0   # one decade: the minor ticks are the scale
 
     ax = tuning.plot_learning_curve([10, 20, 30], train[:3], val[:3], label="m")
     assert ax.get_xlabel() == "training samples" and len(ax.lines) == 2
