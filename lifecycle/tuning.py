@@ -22,14 +22,13 @@ import numbers
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import NullLocator
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, StratifiedKFold
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils.validation import check_array, check_consistent_length, check_scalar
 from threadpoolctl import threadpool_limits
 
-from lifecycle.plotting import COLORS, new_axes
+from lifecycle.plotting import COLORS, decades_only, new_axes
 from lifecycle.preprocessing import NUMERIC_FEATURES, load_penguins
 
 __all__ = [
@@ -325,7 +324,7 @@ def plot_validation_curve(values, train_scores, val_scores, *, param_name: str, 
         ax.axvline(chosen, color=COLORS[3], ls="--", label=f"chosen {param_name} = {chosen:g}")
     if log_x:
         ax.set_xscale("log")
-        _decades_only(ax.xaxis, values)
+        decades_only(ax.xaxis)
     ax.legend()
     return ax
 
@@ -424,22 +423,10 @@ def plot_search_points(grid_points, random_points, *, x_name: str, y_name: str,
         ax.figure.colorbar(dots, ax=ax, label="mean CV accuracy")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    points = np.vstack([grid_points, random_points])
-    _decades_only(ax.xaxis, points[:, 0])
-    _decades_only(ax.yaxis, points[:, 1])
+    decades_only(ax.xaxis)
+    decades_only(ax.yaxis)
     ax.legend(loc="lower right", framealpha=0.9, frameon=True)
     return ax
-
-
-def _decades_only(axis, values):
-    """Tick only the powers of ten of a log axis whose ``values`` span two decades or more.
-
-    Its minor ticks, eight unlabelled marks per decade, tell a reader nothing there,
-    and laying them out is about a third of the time it takes to draw the figure.
-    """
-    values = np.asarray(values, dtype=float)
-    if np.log10(values.max() / values.min()) >= 2:
-        axis.set_minor_locator(NullLocator())
 
 
 def plot_selection_bias(non_nested, nested, *, chance: float = 0.5, ax=None):
