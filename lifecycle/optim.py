@@ -533,7 +533,7 @@ def plot_loss_curves(curves: dict, *, ax=None, title: str = "Loss during trainin
     diverged : dict of str to int or None
         Label to the step at which that run diverged (None if it did not).
     """
-    from lifecycle.plotting import COLORS, new_axes
+    from lifecycle.plotting import COLORS, decades_only, new_axes
 
     _curves(curves, "curves")
     ax = new_axes(title, xlabel, ylabel, ax=ax)
@@ -549,6 +549,7 @@ def plot_loss_curves(curves: dict, *, ax=None, title: str = "Loss during trainin
         if step is not None and len(shown):
             ax.plot(len(shown) - 1, shown[-1], "x", color=color, ms=9, mew=2)
     ax.set_yscale("log")
+    decades_only(ax.yaxis)
     ax.legend(loc="best", fontsize=8)
     return ax, diverged
 

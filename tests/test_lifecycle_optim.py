@@ -129,6 +129,9 @@ def test_plots_label_and_flag_divergence():
     assert diverged == {"ok": None, "bad": 1}
     assert "diverged at step 1" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
     assert ax.get_yscale() == "log"
+    assert ax.yaxis.get_minorticklocs().size > 0          # less than a decade: minor ticks kept
+    ax, _ = optim.plot_loss_curves({"fast": 10.0 ** -np.arange(8.0)})
+    assert ax.yaxis.get_minorticklocs().size == 0         # seven decades: powers of ten only
     plt.close("all")
 
 

@@ -89,6 +89,19 @@ def test_selection_bias_experiment_shows_optimism():
     assert non_nested.mean() > nested.mean()
 
 
+def test_selection_bias_experiment_computes_what_the_library_does():
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    tree, grid = DecisionTreeClassifier(random_state=0), {"max_depth": [1, 3, 6]}
+    non_nested, nested = tuning.selection_bias_experiment(tree, grid, n_samples=40, n_features=3,
+                                                          n_repeats=2, seed=5)
+    rng = np.random.default_rng(5)  # the same data sets, drawn in the same order
+    for k in range(2):
+        X, y = rng.standard_normal((40, 3)), rng.permutation(np.arange(40) % 2)
+        assert non_nested[k] == pytest.approx(GridSearchCV(tree, grid, cv=5).fit(X, y).best_score_)
+        assert nested[k] == pytest.approx(cross_val_score(GridSearchCV(tree, grid, cv=3), X, y, cv=5).mean())
+
+
 def test_single_threaded_math_limits_blas():
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -104,6 +117,9 @@ def test_plots_are_labelled():
     assert ax.get_xlabel() == "C" and ax.get_title() and ax.get_ylabel()
     assert ax.get_xscale() == "log"
     assert len(ax.get_legend().get_texts()) == 3
+    assert ax.xaxis.get_minorticklocs().size == 0      # four decades: the powers of ten suffice
+    narrow = tuning.plot_validation_curve([1, 2, 5, 10], train[:4], val[:4], param_name="C")
+    assert narrow.xaxis.get_minorticklocs().size > 0   # one decade: the minor ticks are the scale
 
     ax = tuning.plot_learning_curve([10, 20, 30], train[:3], val[:3], label="m")
     assert ax.get_xlabel() == "training samples" and len(ax.lines) == 2
@@ -134,7 +150,7 @@ def test_lesson_04s_claims_about_the_course_model_hold():
 
     penguins = load_penguins().dropna(subset=[TARGET])
     folds = tuning.make_folds(penguins, penguins[TARGET], n_splits=5, seed=0)
-    grid = [0.01, 0.1, 1.0, 10.0, 100.0]
+    grid = [0.01, 0.1, 1.0, 10.0]  # the lesson's course_C
     table = np.array([[clone(penguins_pipeline()).set_params(model__C=C)
                        .fit(penguins.iloc[tr], penguins[TARGET].iloc[tr])
                        .score(penguins.iloc[te], penguins[TARGET].iloc[te]) for tr, te in folds]
