@@ -414,6 +414,31 @@ def test_serving_bundle_caches_the_graph_and_checks_it_again(bundle, saved, tmp_
     assert broken["runtime"]["engine"] == "scikit-learn" and "check failed" in broken["runtime"]["note"]
 
 
+def test_a_fresh_save_of_the_same_model_finds_its_graph_in_the_cache(saved, copy_of, tmp_path):
+    """skops writes one model to other bytes at each save (zip times, ids): the cache looks past them."""
+    import io
+    import zipfile
+
+    from lifecycle.deploy.runtime import serving_bundle
+
+    resaved = copy_of()
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(saved / "model.skops") as original, zipfile.ZipFile(rewritten, "w") as out:
+        for entry in original.infolist():
+            data = original.read(entry)
+            entry.date_time = (2001, 2, 3, 4, 5, 6)
+            out.writestr(entry, data)
+    (resaved / "model.skops").write_bytes(rewritten.getvalue())
+    metadata = json.loads((resaved / "metadata.json").read_text())
+    metadata["model_sha256"] = deploy.sha256_bytes(rewritten.getvalue())
+    (resaved / "metadata.json").write_text(json.dumps(metadata))
+    assert metadata["model_sha256"] != json.loads((saved / "metadata.json").read_text())["model_sha256"]
+    for path in (saved, resaved):
+        served = serving_bundle(deploy.load_bundle(path), cache_dir=tmp_path / "cache")
+        assert served["runtime"]["engine"] == "onnxruntime", served["runtime"]["note"]
+    assert len(list((tmp_path / "cache").glob("*.onnx"))) == 1
+
+
 def test_health_reports_the_runtime_only_when_served(bundle, served):
     plain = deploy.create_app(bundle).test_client().get("/health").get_json()
     assert plain == {"status": "ok", "model_version": "penguins-1.0.0"}
