@@ -520,6 +520,21 @@ def test_cli_serve_without_nginx_fails_closed_and_says_how_to_install_it(saved, 
     assert "--no-proxy" in err
 
 
+def test_the_supervisor_imports_neither_pandas_nor_scikit_learn():
+    """``serve``'s supervisor only verifies the bundle and starts nginx and gunicorn.
+
+    Each library it imports delays the gunicorn master it starts (over a second for
+    pandas and scikit-learn); the master imports them itself, to load the model.
+    """
+    import subprocess
+    import sys
+
+    check = ("import sys\nimport lifecycle.deploy.cli\n"
+             "print(sorted({'pandas', 'sklearn', 'scipy', 'skops', 'flask'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr[-2000:]
+
+
 def test_plan_capacity_rule():
     assert deploy.plan_capacity(10.0, 10.0, 2) == (2, 1)
     assert deploy.plan_capacity(10.0, 15.0, 4) == (4, 2)
