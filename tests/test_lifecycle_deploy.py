@@ -439,6 +439,31 @@ def test_a_fresh_save_of_the_same_model_finds_its_graph_in_the_cache(saved, copy
     assert len(list((tmp_path / "cache").glob("*.onnx"))) == 1
 
 
+def test_makers_of_a_cached_file_take_turns(tmp_path):
+    """Two services of one model started at once: the second waits for the first's graph."""
+    import threading
+
+    from lifecycle import cache
+
+    events = []
+
+    def second():
+        with cache.locked(tmp_path / "onnx"):
+            events.append("second")
+
+    with cache.locked(tmp_path / "onnx"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.3)  # long enough for an unlocked second to run first
+        events.append("first")
+    thread.join()
+    assert events == ["first", "second"]
+    (tmp_path / "a-file").write_text("")
+    with cache.locked(tmp_path / "a-file" / "onnx"):  # a folder that cannot be made: unlocked
+        events.append("unlocked")
+    assert events[-1] == "unlocked"
+
+
 def test_health_reports_the_runtime_only_when_served(bundle, served):
     plain = deploy.create_app(bundle).test_client().get("/health").get_json()
     assert plain == {"status": "ok", "model_version": "penguins-1.0.0"}

@@ -215,6 +215,29 @@ def _cache_file(model, metadata: Mapping, cache_dir) -> Path | None:
     return Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()}.onnx"
 
 
+def _graph(model, features: Sequence[Mapping], cached: Path | None) -> bytes:
+    """Return the graph kept in ``cached``, or convert the model (and keep the graph there)."""
+    if cached is None:
+        return _convert(model, features)
+    graph = _read(cached)
+    if graph is None:
+        # Two services of one model started at once (lesson 05 starts two) convert it
+        # once: the second waits for the first's graph instead of converting it again.
+        with cache.locked(cached.parent):
+            graph = _read(cached)
+            if graph is None:
+                graph = _convert(model, features)
+                cache.keep(cached, graph)  # a concurrent start reads all of it or nothing
+    return graph
+
+
+def _read(cached: Path) -> bytes | None:
+    try:
+        return cached.read_bytes()
+    except OSError:
+        return None
+
+
 def _convert(model, features: Sequence[Mapping]) -> bytes:
     """Convert a fitted pipeline with skl2onnx: one ``[n, 1]`` input per feature, no ZipMap."""
     from skl2onnx import to_onnx
@@ -295,13 +318,8 @@ def compile_predictor(model, metadata: Mapping, *, cache_dir=None,
         return None, "the model has no predict_proba; served by scikit-learn"
     features = metadata["features"]
     try:
-        cached = _cache_file(model, metadata, cache_dir)
-        graph = cached.read_bytes() if cached is not None and cached.is_file() else None
-        if graph is None:
-            graph = _convert(model, features)
-            if cached is not None:
-                cache.keep(cached, graph)  # a concurrent start reads all of it or nothing
-        predictor = OnnxPredictor(graph, features)
+        predictor = OnnxPredictor(_graph(model, features, _cache_file(model, metadata, cache_dir)),
+                                  features)
         rows = reference_instances(metadata)
         expected = model.predict_proba(instances_frame(rows, features))
         got = _probabilities_elsewhere(predictor, rows) if isolate else predictor.predict_proba(rows)
