@@ -10,11 +10,14 @@ which the course already depends on; this module only names them for our cases.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn.utils import check_array
-from sklearn.utils.validation import check_consistent_length, check_scalar
+
+# scikit-learn and pandas are imported by the checks that use them: importing this
+# module (through lifecycle.preprocessing) costs a process that never calls them nothing.
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["integer", "real", "function", "frame", "matrix", "vector", "same_length"]
 
@@ -31,6 +34,8 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     """
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+    from sklearn.utils.validation import check_scalar
+
     check_scalar(value, name, numbers.Integral, min_val=minimum, max_val=maximum)
     return int(value)
 
@@ -51,6 +56,8 @@ def real(value, name: str, *, minimum: float | None = None, maximum: float | Non
     """
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, not a bool; got {value!r}.")
+    from sklearn.utils.validation import check_scalar
+
     check_scalar(value, name, numbers.Real, min_val=minimum, max_val=maximum,
                  include_boundaries=include_boundaries)
     if not np.isfinite(value):
@@ -83,6 +90,8 @@ def frame(value, name: str, *, columns=(), source: str = "") -> pd.DataFrame:
     ValueError
         If a required column is missing.
     """
+    import pandas as pd
+
     where = f" ({source})" if source else ""
     if not isinstance(value, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas DataFrame{where}; got {type(value).__name__}.")
@@ -101,6 +110,8 @@ def matrix(value, name: str, *, allow_non_finite: bool = False, min_rows: int = 
     ValueError
         If it is not 2-D, has too few rows or, unless allowed, holds NaN or inf.
     """
+    from sklearn.utils import check_array
+
     return check_array(value, dtype=float, ensure_2d=True, input_name=name,
                        ensure_all_finite=not allow_non_finite, ensure_min_samples=min_rows,
                        copy=False)
@@ -115,6 +126,8 @@ def vector(value, name: str, *, length: int | None = None, allow_non_finite: boo
     ValueError
         If it is not 1-D, has the wrong length or, unless allowed, holds NaN or inf.
     """
+    from sklearn.utils import check_array
+
     array = check_array(value, dtype=float, ensure_2d=False, input_name=name,
                         ensure_all_finite=not allow_non_finite, ensure_min_samples=min_length)
     if array.ndim != 1:
@@ -132,6 +145,8 @@ def same_length(*named) -> None:
     ValueError
         Naming the arguments and their lengths.
     """
+    from sklearn.utils.validation import check_consistent_length
+
     try:
         check_consistent_length(*(array for _, array in named))
     except ValueError:

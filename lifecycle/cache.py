@@ -8,11 +8,19 @@ named after what made it, so a change of inputs or versions makes a new one.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["folder", "keep", "restore"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no locks, each process makes its own file
+    fcntl = None
+
+__all__ = ["folder", "keep", "locked", "restore"]
 
 
 def folder(name: str) -> Path:
@@ -45,3 +53,40 @@ def restore(cached: Path, path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def locked(folder: Path, timeout: float = 120.0) -> Iterator[None]:
+    """Hold the lock of the cache folder ``folder``, so that processes making its files take turns.
+
+    Two processes that start at once and would both make the same file (an ONNX
+    graph: seconds of CPU) then make it once: the second waits for the first,
+    and finds the file. A folder that cannot be created or locked (a read-only
+    home), or a lock still held after ``timeout`` seconds, runs the block unlocked.
+    """
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        fd = None
+    try:
+        if fd is not None and fcntl is not None:
+            _lock(fd, time.monotonic() + timeout)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # also releases the lock
+
+
+def _lock(fd: int, deadline: float) -> None:
+    """Take an exclusive ``flock`` on ``fd`` before ``deadline``, or give up."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        except OSError:
+            return  # a file system without locks

@@ -11,8 +11,10 @@ import hashlib
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where it is used: serve's supervisor never needs it
+    import pandas as pd
 
 __all__ = ["DatasetError", "data_card", "data_dir", "dataset_path", "expected_checksums",
            "load_dataset"]
@@ -138,6 +140,8 @@ def load_dataset(name: str, **read_csv_kwargs) -> pd.DataFrame:
     >>> penguins.shape
     (344, 17)
     """
+    import pandas as pd
+
     return pd.read_csv(dataset_path(name), **read_csv_kwargs)
 
 

@@ -8,12 +8,16 @@ into a tidy frame, the data for the leakage demonstration, the seed article's
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from lifecycle import arguments as check
 from lifecycle.datasets import load_dataset
 from lifecycle.plotting import COLORS, new_axes
+
+if TYPE_CHECKING:  # pandas is imported where it is used: lesson 05's supervisor never needs it
+    import pandas as pd
 
 __all__ = [
     "PENGUIN_COLUMNS",
@@ -69,6 +73,8 @@ def tidy_penguins(raw: pd.DataFrame) -> pd.DataFrame:
     tidy : pandas.DataFrame
         A new frame with the same rows, in the same order.
     """
+    import pandas as pd
+
     check.frame(raw, "raw", columns=list(PENGUIN_COLUMNS),
                 source='the raw table, load_dataset("penguins_raw.csv"), not an already tidy one')
     tidy = raw[list(PENGUIN_COLUMNS)].rename(columns=PENGUIN_COLUMNS).copy()

@@ -414,6 +414,56 @@ def test_serving_bundle_caches_the_graph_and_checks_it_again(bundle, saved, tmp_
     assert broken["runtime"]["engine"] == "scikit-learn" and "check failed" in broken["runtime"]["note"]
 
 
+def test_a_fresh_save_of_the_same_model_finds_its_graph_in_the_cache(saved, copy_of, tmp_path):
+    """skops writes one model to other bytes at each save (zip times, ids): the cache looks past them."""
+    import io
+    import zipfile
+
+    from lifecycle.deploy.runtime import serving_bundle
+
+    resaved = copy_of()
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(saved / "model.skops") as original, zipfile.ZipFile(rewritten, "w") as out:
+        for entry in original.infolist():
+            data = original.read(entry)
+            entry.date_time = (2001, 2, 3, 4, 5, 6)
+            out.writestr(entry, data)
+    (resaved / "model.skops").write_bytes(rewritten.getvalue())
+    metadata = json.loads((resaved / "metadata.json").read_text())
+    metadata["model_sha256"] = deploy.sha256_bytes(rewritten.getvalue())
+    (resaved / "metadata.json").write_text(json.dumps(metadata))
+    assert metadata["model_sha256"] != json.loads((saved / "metadata.json").read_text())["model_sha256"]
+    for path in (saved, resaved):
+        served = serving_bundle(deploy.load_bundle(path), cache_dir=tmp_path / "cache")
+        assert served["runtime"]["engine"] == "onnxruntime", served["runtime"]["note"]
+    assert len(list((tmp_path / "cache").glob("*.onnx"))) == 1
+
+
+def test_makers_of_a_cached_file_take_turns(tmp_path):
+    """Two services of one model started at once: the second waits for the first's graph."""
+    import threading
+
+    from lifecycle import cache
+
+    events = []
+
+    def second():
+        with cache.locked(tmp_path / "onnx"):
+            events.append("second")
+
+    with cache.locked(tmp_path / "onnx"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.3)  # long enough for an unlocked second to run first
+        events.append("first")
+    thread.join()
+    assert events == ["first", "second"]
+    (tmp_path / "a-file").write_text("")
+    with cache.locked(tmp_path / "a-file" / "onnx"):  # a folder that cannot be made: unlocked
+        events.append("unlocked")
+    assert events[-1] == "unlocked"
+
+
 def test_health_reports_the_runtime_only_when_served(bundle, served):
     plain = deploy.create_app(bundle).test_client().get("/health").get_json()
     assert plain == {"status": "ok", "model_version": "penguins-1.0.0"}
@@ -493,6 +543,21 @@ def test_cli_serve_without_nginx_fails_closed_and_says_how_to_install_it(saved, 
     err = capsys.readouterr().err
     assert "nginx is not installed" in err and "apt-get install nginx-light" in err
     assert "--no-proxy" in err
+
+
+def test_the_supervisor_imports_neither_pandas_nor_scikit_learn():
+    """``serve``'s supervisor only verifies the bundle and starts nginx and gunicorn.
+
+    Each library it imports delays the gunicorn master it starts (over a second for
+    pandas and scikit-learn); the master imports them itself, to load the model.
+    """
+    import subprocess
+    import sys
+
+    check = ("import sys\nimport lifecycle.deploy.cli\n"
+             "print(sorted({'pandas', 'sklearn', 'scipy', 'skops', 'flask'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr[-2000:]
 
 
 def test_plan_capacity_rule():

@@ -11,6 +11,7 @@ import contextlib
 import json
 import random
 import socket
+import sys
 import threading
 
 import pandas as pd
@@ -366,3 +367,26 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(service):
             with contextlib.suppress(AssertionError):
                 run()
     assert failures == []
+
+
+def _plain_server(**options):
+    """A running_services variant: Python's own HTTP server, up in a fraction of a second."""
+    return {"command": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "{port}"],
+            "ready_path": "/", **options}
+
+
+def test_running_services_start_together_and_all_stop(saved):
+    with deploy.running_services(saved, _plain_server(), _plain_server()) as (first, second):
+        assert first.url != second.url
+        assert all(requests.get(s.url, timeout=5).status_code == 200 for s in (first, second))
+    assert first.process.poll() is not None and second.process.poll() is not None
+
+
+def test_running_services_stop_the_others_when_one_fails_to_start(saved):
+    port = deploy.free_port()
+    failing = {"command": [sys.executable, "-c", "raise SystemExit(3)"]}
+    with pytest.raises(RuntimeError, match="exited with code 3"), \
+            deploy.running_services(saved, _plain_server(port=port), failing):
+        pass
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server that started runs on"

@@ -24,7 +24,7 @@ The reference implementation of the course's deployment service :
 
 * :func:`running_service`, which starts that command in a subprocess, waits
   until it is healthy and always stops it, so a notebook or a test can call the
-  real service over HTTP.
+  real service over HTTP (:func:`running_services` starts several at once).
 
 One module per job: :mod:`~lifecycle.deploy.bundle` (reference model, save,
 verify, load), :mod:`~lifecycle.deploy.validation` (request checks and the
@@ -74,7 +74,13 @@ from lifecycle.deploy.plots import (
 )
 from lifecycle.deploy.prediction_log import LOG_FIELDS, log_records
 from lifecycle.deploy.proxy import ProxyError, error_pages, find_nginx, nginx_config
-from lifecycle.deploy.serving import default_log_path, free_port, running_service, serve
+from lifecycle.deploy.serving import (
+    default_log_path,
+    free_port,
+    running_service,
+    running_services,
+    serve,
+)
 from lifecycle.deploy.validation import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -126,6 +132,7 @@ __all__ = [
     "RANGE_MARGIN",
     "REQUIRED_METADATA",
     "running_service",
+    "running_services",
     "save_bundle",
     "schema_from_frame",
     "seed_style_app",

@@ -8,8 +8,6 @@ import time
 import uuid
 from collections.abc import Mapping
 
-import pandas as pd
-
 from lifecycle.deploy import validation
 from lifecycle.deploy.bundle import _utc_now
 from lifecycle.deploy.openapi import openapi_document
@@ -203,6 +201,7 @@ def seed_style_app(model):
     -------
     app : flask.Flask
     """
+    import pandas as pd
     from flask import Flask, request
 
     app = Flask("seed_style")

@@ -38,13 +38,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from lifecycle.preprocessing import CATEGORICAL_FEATURES as CATEGORICAL
 from lifecycle.preprocessing import NUMERIC_FEATURES as NUMERIC
 from lifecycle.preprocessing import TARGET
+
+if TYPE_CHECKING:  # pandas is imported where it is used: serve's supervisor never needs it
+    import pandas as pd
 
 #: Keys ``metadata.json`` must hold.
 REQUIRED_METADATA = ("model_version", "features", "domain", "model_sha256", "libraries",

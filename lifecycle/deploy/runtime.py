@@ -8,8 +8,9 @@ that the ONNX graph gives the pipeline's probabilities on reference rows drawn
 from the bundle's domain (missing values, unseen categories, the range's
 edges), and predicts with onnxruntime. If the conversion fails or disagrees,
 the service keeps scikit-learn and says why (``/health`` and the server's log).
-The graph is cached (:func:`default_cache_dir`) under the model file's
-SHA-256, so a restart skips the conversion but not the check.
+The graph is cached (:func:`default_cache_dir`) under a hash of the fitted
+model itself, so a restart, or a fresh save of the same model, skips the
+conversion but not the check.
 
 ONNX has no missing string: a categorical ``SimpleImputer`` of the converted
 copy is told that :data:`MISSING` marks a missing value, and a category the
@@ -194,16 +195,47 @@ def default_cache_dir() -> Path:
     return cache.folder("onnx")
 
 
-def _cache_file(metadata: Mapping, cache_dir) -> Path | None:
-    """Name a graph after the model file's SHA-256 and the versions that produce and run it."""
-    if cache_dir is None or not isinstance(metadata.get("model_sha256"), str):
+def _cache_file(model, metadata: Mapping, cache_dir) -> Path | None:
+    """Name a graph after the fitted model, its schema and the versions that produce and run it.
+
+    The model is identified by :func:`joblib.hash` of the object, not by the
+    SHA-256 of its file: ``skops`` writes the same model to different bytes
+    at each save (entries named after memory addresses, zip timestamps), so a
+    file hash would miss the cache at every fresh save of an unchanged model.
+    """
+    if cache_dir is None:
         return None
     from importlib import metadata as importlib_metadata
 
+    import joblib
+
     versions = [importlib_metadata.version(name)
                 for name in ("skl2onnx", "onnxruntime", "scikit-learn")]
-    key = json.dumps([metadata["model_sha256"], metadata["features"], versions, MISSING, UNKNOWN])
+    key = json.dumps([joblib.hash(model), metadata["features"], versions, MISSING, UNKNOWN])
     return Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()}.onnx"
+
+
+def _graph(model, features: Sequence[Mapping], cached: Path | None) -> bytes:
+    """Return the graph kept in ``cached``, or convert the model (and keep the graph there)."""
+    if cached is None:
+        return _convert(model, features)
+    graph = _read(cached)
+    if graph is None:
+        # Two services of one model started at once (lesson 05 starts two) convert it
+        # once: the second waits for the first's graph instead of converting it again.
+        with cache.locked(cached.parent):
+            graph = _read(cached)
+            if graph is None:
+                graph = _convert(model, features)
+                cache.keep(cached, graph)  # a concurrent start reads all of it or nothing
+    return graph
+
+
+def _read(cached: Path) -> bytes | None:
+    try:
+        return cached.read_bytes()
+    except OSError:
+        return None
 
 
 def _convert(model, features: Sequence[Mapping]) -> bytes:
@@ -263,9 +295,9 @@ def compile_predictor(model, metadata: Mapping, *, cache_dir=None,
         The bundle's metadata: the schema gives the graph's inputs, the
         domain the reference rows (:func:`reference_instances`).
     cache_dir : str or path-like, optional
-        Keep the converted graph here, named after ``metadata["model_sha256"]``
-        and the library versions, and reuse it on the next start (skl2onnx
-        takes seconds to import). A cached graph is checked like a new one;
+        Keep the converted graph here, named after the fitted model
+        (:func:`joblib.hash`), its schema and the library versions, and reuse
+        it on the next start (skl2onnx takes over a second to import). A cached graph is checked like a new one;
         a folder that cannot be written is ignored.
     isolate : bool, default=False
         Run the graph for the check in a fresh Python process, so that this
@@ -286,13 +318,8 @@ def compile_predictor(model, metadata: Mapping, *, cache_dir=None,
         return None, "the model has no predict_proba; served by scikit-learn"
     features = metadata["features"]
     try:
-        cached = _cache_file(metadata, cache_dir)
-        graph = cached.read_bytes() if cached is not None and cached.is_file() else None
-        if graph is None:
-            graph = _convert(model, features)
-            if cached is not None:
-                cache.keep(cached, graph)  # a concurrent start reads all of it or nothing
-        predictor = OnnxPredictor(graph, features)
+        predictor = OnnxPredictor(_graph(model, features, _cache_file(model, metadata, cache_dir)),
+                                  features)
         rows = reference_instances(metadata)
         expected = model.predict_proba(instances_frame(rows, features))
         got = _probabilities_elsewhere(predictor, rows) if isolate else predictor.predict_proba(rows)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from lifecycle.deploy.app import create_app
@@ -44,6 +44,7 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
     proxy's connections alive between requests.
     """
     from gunicorn.app.base import BaseApplication
+    from gunicorn.workers.gthread import ThreadWorker
 
     bundle = serving_bundle(load_bundle(model_path), cache_dir=default_cache_dir(), isolate=True)
     print(f"model runtime: {bundle['runtime']['note']}", file=sys.stderr, flush=True)
@@ -59,11 +60,21 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
     # and share its memory pages with the master instead of copying them.
     gc.freeze()
 
+    class _Worker(ThreadWorker):
+        def run(self):
+            super().run()
+            # Stopped gracefully: every request answered, its log lines written (unbuffered).
+            # Python's own teardown would only free the inherited heap object by object
+            # (0.2 s for scikit-learn's), so the worker ends here.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+
     class _Gunicorn(BaseApplication):
         def load_config(self):
             # No control socket: it would live in ~/.gunicorn, one path for every service.
             options = {"bind": bind, "workers": workers, "threads": threads,
-                       "worker_class": "gthread", "timeout": timeout, "graceful_timeout": 5,
+                       "worker_class": _Worker, "timeout": timeout, "graceful_timeout": 5,
                        "keepalive": 75, "backlog": 2048, "preload_app": True,
                        "accesslog": None, "loglevel": "warning", "control_socket_disable": True}
             for key, value in options.items():
@@ -279,48 +290,122 @@ def running_service(model_path, *, port: int | None = None, log_path=None, worke
         If the server exits or is not healthy in time; the message holds the
         end of its output.
     """
-    import requests
+    options = {"port": port, "log_path": log_path, "workers": workers, "threads": threads,
+               "proxy": proxy, "command": command, "ready_path": ready_path,
+               "candidate": candidate, "canary": canary}
+    with running_services(model_path, options, startup_timeout=startup_timeout) as (service,):
+        yield service
 
-    port = port or free_port()
-    tmp = tempfile.TemporaryDirectory(prefix="lifecycle-service-")
-    log_path = Path(log_path) if log_path else Path(tmp.name) / "predictions.jsonl"
-    if command is None:
-        command = [sys.executable, "-m", "lifecycle.deploy", "serve", "--model", str(model_path),
-                   "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
-                   "--threads", str(threads),
-                   "--log", str(log_path)] + ([] if proxy else ["--no-proxy"])
-        if candidate is not None:
-            command += ["--candidate", str(candidate), "--canary", str(canary)]
-    command = [part.replace("{port}", str(port)) for part in command]
-    output = open(Path(tmp.name) / "server.out", "w+b")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+
+@contextlib.contextmanager
+def running_services(model_path, *variants: Mapping,
+                     startup_timeout: float = 60.0) -> Iterator[list[_Service]]:
+    """Start several services of one bundle at once, wait until all are healthy, always stop all.
+
+    Their start-ups overlap, and so do their stops: each server loads and
+    checks the bundle on its own, seconds of CPU that one after the other
+    would add up on a machine with cores to spare.
+
+    Parameters
+    ----------
+    model_path : str or path-like
+        The bundle every service serves.
+    *variants : dict
+        One per service: keyword arguments of :func:`running_service` other
+        than ``startup_timeout`` (``workers``, ``threads``, ``proxy``,
+        ``port``, ``log_path``, ...).
+    startup_timeout : float
+        Seconds to wait for all of them to answer.
+
+    Yields
+    ------
+    services : list
+        One per variant, in their order, as :func:`running_service` yields.
+
+    Raises
+    ------
+    RuntimeError
+        If a server exits or is not healthy in time (the message holds the
+        end of its output); the others are stopped too.
+    """
+    launches = []
     try:
+        for options in variants:
+            launches.append(_Launch(model_path, **options))
         deadline = time.monotonic() + startup_timeout
+        yield [launch.wait_until_ready(deadline, startup_timeout) for launch in launches]
+    finally:
+        for launch in launches:  # all stop at once; a second SIGTERM would cut a stop short
+            _signal_group(launch.process, signal.SIGTERM)
+        for launch in launches:
+            launch.close()
+
+
+class _Launch:
+    """A service's command started in a session of its own, its output kept in a temporary folder."""
+
+    def __init__(self, model_path, *, port: int | None = None, log_path=None, workers: int = 2,
+                 threads: int = 2, proxy: bool = True, command: Sequence[str] | None = None,
+                 ready_path: str = "/health", candidate=None, canary: float = 0.0):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ready_path = ready_path
+        self.tmp = tempfile.TemporaryDirectory(prefix="lifecycle-service-")
+        self.log_path = Path(log_path) if log_path else Path(self.tmp.name) / "predictions.jsonl"
+        if command is None:
+            command = [sys.executable, "-m", "lifecycle.deploy", "serve", "--model",
+                       str(model_path), "--host", "127.0.0.1", "--port", "{port}",
+                       "--workers", str(workers), "--threads", str(threads),
+                       "--log", str(self.log_path)] + ([] if proxy else ["--no-proxy"])
+            if candidate is not None:
+                command += ["--candidate", str(candidate), "--canary", str(canary)]
+        command = [part.replace("{port}", str(self.port)) for part in command]
+        self.output = open(Path(self.tmp.name) / "server.out", "w+b")  # noqa: SIM115 - closed below
+        try:
+            self.process = subprocess.Popen(command, stdout=self.output, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        except BaseException:
+            self.output.close()
+            self.tmp.cleanup()
+            raise
+
+    def wait_until_ready(self, deadline: float, startup_timeout: float) -> _Service:
+        """Poll ``ready_path`` until it answers (see :func:`running_service`); return the service."""
+        import requests
+
         while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the service exited with code {process.returncode}:\n"
-                                   + _tail(output))
-            try:
-                status = requests.get(url + ready_path, timeout=1).status_code
-                if status == 200 or (ready_path != "/health" and status < 500):
-                    break
-            except requests.RequestException:
-                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited with code {self.process.returncode}:\n"
+                                   + _tail(self.output))
+            # A refused connection is answered at once and costs no HTTP client; the
+            # port opens in the last tenths of a second of a start-up of seconds.
+            if _accepts(self.port):
+                try:
+                    status = requests.get(self.url + self.ready_path, timeout=1).status_code
+                    if status == 200 or (self.ready_path != "/health" and status < 500):
+                        return _Service(self.url, self.process, self.log_path)
+                except requests.RequestException:
+                    pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the service was not healthy after {startup_timeout} s:\n"
-                                   + _tail(output))
-            time.sleep(0.1)
-        yield _Service(url, process, log_path)
-    finally:
-        stop_process_group(process)
-        output.close()
-        if log_path.parent == Path(tmp.name):
-            tmp.cleanup()  # the caller did not ask to keep the log
+                                   + _tail(self.output))
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        """Wait for the signalled process group to exit, close the output, remove the folder."""
+        _await_exit(self.process, grace=20.0)
+        self.output.close()
+        if self.log_path.parent == Path(self.tmp.name):
+            self.tmp.cleanup()  # the caller did not ask to keep the log
         else:
             with contextlib.suppress(OSError):
-                tmp.cleanup()
+                self.tmp.cleanup()
+
+
+def _accepts(port: int) -> bool:
+    """Whether something listens on the loopback ``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _tail(output, limit: int = 2000) -> str:
@@ -331,14 +416,22 @@ def _tail(output, limit: int = 2000) -> str:
 
 def stop_process_group(process: subprocess.Popen, how: int = signal.SIGTERM, grace: float = 20.0) -> None:
     """Signal a process group, wait ``grace`` seconds, then kill it."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, how)
+    _signal_group(process, how)
+    _await_exit(process, grace)
+
+
+def _signal_group(process: subprocess.Popen, how: int) -> None:
+    """Send ``how`` to the process group of ``process``, unless it has exited."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, how)
+
+
+def _await_exit(process: subprocess.Popen, grace: float) -> None:
+    """Wait ``grace`` seconds for a signalled process to exit, then kill its group."""
     try:
         process.wait(grace)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-

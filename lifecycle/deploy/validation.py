@@ -10,9 +10,12 @@ import math
 import reprlib
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where it is used: serve's supervisor never needs it
+    import pandas as pd
 
 #: Largest number of instances one ``/predict`` request may carry.
 MAX_BATCH = 256
@@ -230,6 +233,8 @@ def instances_frame(instances: Sequence[Mapping], features: Sequence[Mapping]) -
         value becomes ``NaN``, which the pipeline's imputers recognise
         (``None`` in an object column they would not).
     """
+    import pandas as pd
+
     columns = {}
     for feature in features:
         values = [np.nan if (v := inst.get(feature["name"])) is None else v for inst in instances]
