@@ -31,6 +31,7 @@ The keys of ``metadata.json`` (a stable format: lesson 06 reads ``domain``):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -159,13 +160,20 @@ def sha256_bytes(data: bytes) -> str:
 
 def library_versions() -> dict[str, str]:
     """Return the versions of Python and the libraries a bundle depends on."""
-    versions = {"python": platform.python_version()}
+    return dict(_installed_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    # Read once per process: each metadata look-up scans sys.path (about 5 ms), and
+    # every bundle built or verified asks; the libraries loaded cannot change under us.
+    versions = [("python", platform.python_version())]
     for name in TRACKED_LIBRARIES:
         try:
-            versions[name] = importlib_metadata.version(name)
+            versions.append((name, importlib_metadata.version(name)))
         except importlib_metadata.PackageNotFoundError:  # pragma: no cover - always installed
-            versions[name] = "missing"
-    return versions
+            versions.append((name, "missing"))
+    return tuple(versions)
 
 
 def _utc_now() -> str:
