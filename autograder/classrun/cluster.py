@@ -411,7 +411,10 @@ def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, setti
                 job = running.pop(future)
                 final = False  # unless the grader did its part
                 if future.status == "finished":
-                    result = future.result()
+                    try:  # the result is fetched now: the scheduler may have gone meanwhile
+                        result = future.result()
+                    except (OSError, asyncio.CancelledError, cf.CancelledError):
+                        raise ClusterError(f"lost the Dask scheduler at {address}") from None
                     measured = measured or result["confinement"]
                     if "too_big" in result:
                         outcome = failed(job, result["too_big"])
@@ -422,7 +425,10 @@ def _grade_jobs(address, jobs, root, store, failed, progress, interrupted, setti
                 elif future.status != "error":  # cancelled or lost with the scheduler
                     raise ClusterError(f"lost the Dask scheduler at {address}")
                 else:
-                    error = future.exception()
+                    try:
+                        error = future.exception()
+                    except (OSError, asyncio.CancelledError, cf.CancelledError):
+                        raise ClusterError(f"lost the Dask scheduler at {address}") from None
                     if isinstance(error, (bubblewrap.ConfinementError, EnvironmentMismatch)):
                         raise error
                     if isinstance(error, KilledWorker):
