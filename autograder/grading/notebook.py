@@ -205,11 +205,7 @@ def hidden_delimiters(config=None) -> tuple[str, str]:
     """
     from nbgrader.preprocessors import ClearHiddenTests
 
-    if config is None:
-        from autograder.classrun.gradebook import nbgrader_config
-
-        config = nbgrader_config()
-    clear = ClearHiddenTests(config=config)
+    clear = ClearHiddenTests(config=_course_config(config))
     return clear.begin_test_delimeter, clear.end_test_delimeter
 
 
@@ -224,12 +220,17 @@ def solution_delimiters(config=None) -> tuple[str, str]:
     """
     from nbgrader.preprocessors import ClearSolutions
 
-    if config is None:
-        from autograder.classrun.gradebook import nbgrader_config
-
-        config = nbgrader_config()
-    clear = ClearSolutions(config=config)
+    clear = ClearSolutions(config=_course_config(config))
     return clear.begin_solution_delimeter, clear.end_solution_delimeter
+
+
+def _course_config(config):
+    """``config``, or the course's ``nbgrader_config.py`` when it is None."""
+    if config is not None:
+        return config
+    from autograder.classrun.gradebook import nbgrader_config
+
+    return nbgrader_config()
 
 
 def split_hidden(source: str, delimiters: tuple[str, str] | None = None) -> tuple[str, str]:
