@@ -5,6 +5,11 @@ empty MLflow store (every schema migration), ONNX graphs converted from a model
 file, a gradebook with the course's lessons in it. They are kept under
 ``$XDG_CACHE_HOME/lifecycle`` (by default ``~/.cache/lifecycle``), each file
 named after what made it, so a change of inputs or versions makes a new one.
+
+A process can also be given a *seed folder* (``$LIFECYCLE_CACHE_SEED``), laid out
+as the cache and read when the cache misses: the grader fills one (:func:`seed`)
+and its sandboxes see it read-only, so that what each notebook would make again
+(their caches are emptied between notebooks) is made once per run.
 """
 from __future__ import annotations
 
@@ -20,13 +25,19 @@ try:
 except ImportError:  # pragma: no cover - Windows: no locks, each process makes its own file
     fcntl = None
 
-__all__ = ["folder", "keep", "locked", "restore"]
+__all__ = ["SEED_VARIABLE", "folder", "keep", "locked", "restore", "seed"]
+
+SEED_VARIABLE = "LIFECYCLE_CACHE_SEED"
 
 
 def folder(name: str) -> Path:
     """Return the cache folder ``name`` (not created)."""
+    return _root() / name
+
+
+def _root() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "lifecycle" / name
+    return Path(cache) / "lifecycle"
 
 
 def keep(cached: Path, data: bytes) -> None:
@@ -47,12 +58,51 @@ def keep(cached: Path, data: bytes) -> None:
 
 
 def restore(cached: Path, path: Path) -> bool:
-    """Copy ``cached`` to ``path`` if it is there; return whether it was."""
+    """Copy ``cached`` to ``path`` if it is there, or its copy in the seed folder; return whether it was."""
+    for source in (cached, _seeded(cached)):
+        if source is not None:
+            try:
+                shutil.copyfile(source, path)
+            except OSError:
+                continue
+            return True
+    return False
+
+
+def _seeded(cached: Path) -> Path | None:
+    """Where the seed folder (``$LIFECYCLE_CACHE_SEED``) would hold ``cached``."""
+    seed_folder = os.environ.get(SEED_VARIABLE)
+    if not seed_folder:
+        return None
     try:
-        shutil.copyfile(cached, path)
-    except OSError:
-        return False
-    return True
+        return Path(seed_folder) / Path(cached).relative_to(_root())
+    except ValueError:  # not a cache file
+        return None
+
+
+def seed(seed_folder: Path, cached: Path, make) -> None:
+    """Put the cache file ``cached`` in ``seed_folder``, readable by everyone, read-only.
+
+    It is copied from the cache, or made with ``make()`` (bytes) and kept there too,
+    one process at a time (:func:`locked`): two grading workers starting at once make it once.
+
+    Parameters
+    ----------
+    seed_folder : path-like
+        A folder laid out as the cache (``$LIFECYCLE_CACHE_SEED`` of the processes that read it).
+    cached : path-like
+        A file under :func:`folder`.
+    make : callable
+        Returns the file's bytes.
+    """
+    target = Path(seed_folder) / Path(cached).relative_to(_root())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with locked(Path(cached).parent):
+        if not restore(cached, target):
+            data = make()
+            keep(Path(cached), data)
+            target.write_bytes(data)
+    target.chmod(0o444)
 
 
 @contextlib.contextmanager

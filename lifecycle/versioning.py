@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lifecycle import arguments as check
-from lifecycle import cache
+from lifecycle import mlflow_store
 from lifecycle.plotting import COLORS, new_axes
 
 __all__ = [
@@ -204,16 +204,11 @@ def mlflow_client(root, experiment: str = "penguins"):
     root.mkdir(parents=True, exist_ok=True)
     for name in ("mlflow", "alembic"):  # table creation is chatty on stderr
         logging.getLogger(name).setLevel(logging.WARNING)
-    import mlflow
     from mlflow import MlflowClient
 
     db = root / "mlflow.db"
     if not db.exists():
-        template = cache.folder("mlflow") / f"empty-store-{mlflow.__version__}.db"
-        if not cache.restore(template, db):
-            tables = _empty_store()
-            db.write_bytes(tables)
-            cache.keep(template, tables)  # a read-only or per-run home: made again next time
+        mlflow_store.new_store(db)
     uri = f"sqlite:///{db}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     found = client.get_experiment_by_name(experiment)
@@ -259,26 +254,6 @@ def describe_registry(root, name: str) -> dict:
                      "artifact_uri": run.info.artifact_uri})
     aliases = client.get_registered_model(name).aliases if versions else {}
     return {"aliases": {k: str(v) for k, v in aliases.items()}, "versions": rows}
-
-
-def _empty_store() -> bytes:
-    """An MLflow store with every table and no experiment of ours, as an SQLite file's bytes.
-
-    MLflow makes its tables by running every schema migration; on a file each
-    step is synced to disk (seconds). Run in memory, on one shared connection
-    (MLflow's upgrade supports that), then written once, it costs the migrations'
-    CPU alone. Made in this process: no file another run could have written.
-    """
-    import sqlalchemy
-    from mlflow.store.db.utils import _initialize_tables  # what MlflowClient runs on a new store
-    from sqlalchemy.pool import StaticPool
-
-    engine = sqlalchemy.create_engine("sqlite://", poolclass=StaticPool)
-    try:
-        _initialize_tables(engine)
-        return engine.raw_connection().driver_connection.serialize()
-    finally:
-        engine.dispose()
 
 
 def rollout_app(current: Mapping, candidate: Mapping | None = None, *, canary: float = 0.0,

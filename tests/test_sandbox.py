@@ -296,3 +296,30 @@ def test_a_ready_fork_server_keeps_nothing_it_writes_to_stderr(boxes):
         assert servers
         for pid in servers:
             assert not os.readlink(f"/proc/{pid}/fd/2").startswith("/memfd:"), pid
+
+
+SEEDED = [("setup", "setup", SETUP + "\nimport os, sqlite3\nfrom pathlib import Path\n"
+                                     "from lifecycle import mlflow_store"),
+          ("answer", "answer",
+           "def made_without_migrations(db):\n"
+           "    def refuse():\n"
+           "        raise AssertionError('the migrations ran')\n"
+           "    mlflow_store._empty_store = refuse  # only the seed can give the store now\n"
+           "    mlflow_store.new_store(Path(db))\n"
+           "    return sqlite3.connect(db).execute(\"select count(*) from sqlite_master \"\n"
+           "                                       \"where name = 'experiments'\").fetchone()[0]\n"
+           "seeded_here = made_without_migrations('learner.db')\n"
+           "try:\n"
+           "    open(os.path.join(os.environ['LIFECYCLE_CACHE_SEED'], 'mlflow', 'x'), 'w')\n"
+           "    wrote = True\n"
+           "except OSError:\n"
+           "    wrote = False"),
+          ("test", "test_learner", "check_true(seeded_here == 1 and not wrote, 'seeded, read-only')"),
+          ("test", "test_tests", "check_true(made_without_migrations('tests.db') == 1, 'seeded')")]
+
+
+def test_both_sandboxes_start_an_mlflow_store_from_the_read_only_seed(boxes):
+    # The boxes import every course module (lifecycle.versioning among them), so they
+    # get a seed folder (autograder.sandbox.seed) with MLflow's empty store in it.
+    result = run_notebook(_lesson(SEEDED), read_lesson(_lesson(SEEDED)), Limits(), boxes)
+    assert all(t["passed"] for t in result.tests.values()), result.tests

@@ -177,6 +177,26 @@ def _jobs(found, lessons: list[str], limits: Limits) -> list[Job]:
     return jobs
 
 
+def _order(todo: list[Job], lessons: list[str], reused: list[dict]) -> list[Job]:
+    """The order notebooks are handed to the workers: lesson by lesson, longest first.
+
+    Notebooks of one lesson cost about the same, so grading them together leaves the
+    workers finishing at about the same time, not one of them on a long notebook alone
+    at the end. A lesson an earlier run timed (``reused``) goes by its mean time, the
+    longest first; the others keep the lessons' order after them.
+    """
+    times: dict = {}
+    for state in reused:
+        times.setdefault((state["job"]["lesson"], state["job"]["notebook"]), []).append(
+            state.get("seconds") or 0.0)
+
+    def key(job: Job):
+        seen = times.get((job.lesson, job.notebook))
+        return (-sum(seen) / len(seen) if seen else 0.0, lessons.index(job.lesson), job.notebook)
+
+    return sorted(todo, key=key)
+
+
 def _state_path(out: Path, job: Job) -> Path:
     return out / ".state" / job.learner / job.lesson / f"{job.notebook}.json"
 
@@ -228,6 +248,10 @@ def _serve(settings: Settings, course: Course, conn) -> None:
     # parent stops handing out more).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = Worker(settings, course)
+    # Start the sandboxes now, while the parent still prepares (the gradebook): a
+    # sandbox that cannot start says why with the first notebook, as it would later.
+    with contextlib.suppress(Exception):
+        worker.boxes.ensure()
     try:
         while (job := conn.recv()) is not None:
             try:
@@ -263,12 +287,17 @@ def _interrupt_flag():
 
 
 def _grade_all(jobs: list[Job], out: Path, settings: Settings, course: Course, workers: int,
-               progress: Progress) -> list[dict]:
+               progress: Progress, prepare) -> list[dict]:
+    """Grade ``jobs`` in a pool of ``workers``; ``prepare()`` runs once the workers have started."""
+    pool = _Pool(settings, course, workers)
     try:
+        pool.start(min(workers, len(jobs)))  # their sandboxes start while ``prepare`` runs
+        prepare()
         with _interrupt_flag() as interrupted:
-            return _Pool(settings, course, workers).grade(
+            return pool.grade(
                 jobs, lambda o, final: _store(out, course.config, o, final), progress, interrupted)
     finally:
+        pool.close()
         cgroups.sweep()
 
 
@@ -282,6 +311,18 @@ class _Pool:
     def __init__(self, settings: Settings, course: Course, size: int):
         self.settings, self.course, self.size = settings, course, size
         self.procs: dict = {}  # connection -> its worker process
+        self.idle: list = []  # connections of workers waiting for a notebook
+
+    def start(self, count: int) -> None:
+        """Start ``count`` workers before the first notebook is handed out."""
+        while len(self.procs) < count:
+            self.idle.append(self._start())
+
+    def close(self) -> None:
+        """End every worker still running (each finishes the notebook it has)."""
+        for conn in list(self.procs):
+            self._end(conn, kill=False)
+        self.idle.clear()
 
     def _start(self):
         ours, theirs = multiprocessing.Pipe()
@@ -304,7 +345,7 @@ class _Pool:
 
     def grade(self, jobs, store, progress, interrupted) -> list[dict]:
         """Grade ``jobs``; ``store(outcome, final) -> state`` saves each as it arrives."""
-        states, pending, busy, idle, retried = [], list(reversed(jobs)), {}, [], set()
+        states, pending, busy, idle, retried = [], list(reversed(jobs)), {}, self.idle, set()
         try:
             # A first Ctrl-C hands out no more notebooks; those being graded are saved.
             while (pending and not interrupted.is_set()) or busy:
@@ -430,7 +471,6 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         lessons = [les for les in known if les in present] or (known if any(
             f.problem for f in found) else [])
     config = gradebook.course_config(str(ROOT), str(out_path))
-    gradebook.prepare_assignments(config, lessons, due)
     course = Course(MappingProxyType({
         (les, p.stem): (read_lesson(p, hidden_delimiters(config), solution_delimiters(config)),
                         nbformat.read(str(p), as_version=4))
@@ -444,18 +484,23 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
     # digest-set left the second one neither reused nor graded, so it got no rows at all.
     loaded = [(j, _load_state(out_path, j)) for j in jobs]
     reused = [state for _, state in loaded if state]
-    todo = [j for j, state in loaded if not state]
+    todo = _order([j for j, state in loaded if not state], lessons, reused)
     progress = Progress(len(todo), quiet=quiet)
     progress.note(f"{_count(len(jobs), 'notebook')} from {_count(len(found), 'learner')} in "
                   f"{_count(len(lessons), 'lesson')}; {len(reused)} unchanged since the last run, "
                   f"{len(todo)} to grade " + (f"on {scheduler}" if scheduler
                                               else f"with {_count(workers, 'worker')}"))
     _preload()
+
+    def prepare():
+        gradebook.prepare_assignments(config, lessons, due)
+
     if scheduler:
+        prepare()
         graded, measured, workers = _grade_on_cluster(scheduler, todo, out_path, settings,
                                                       course, progress)
     else:
-        graded = _grade_all(todo, out_path, settings, course, workers, progress)
+        graded = _grade_all(todo, out_path, settings, course, workers, progress, prepare)
     states = reused + graded
     progress.done()
     _write_scores(out_path / "scores.csv", states)

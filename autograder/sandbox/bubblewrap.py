@@ -35,6 +35,8 @@ import subprocess
 import sys
 
 from autograder.execution import wire
+from autograder.sandbox import seed
+from lifecycle.cache import SEED_VARIABLE
 
 __all__ = ["ConfinementError", "Pair", "Sandbox", "release", "bwrap_command", "find_bwrap", "sandbox_paths"]
 
@@ -134,14 +136,20 @@ def runs_as_nobody(paths: list[str]) -> bool:
     return os.getuid() == 0 and all(_others_may_reach(p) for p in paths)
 
 
-def bwrap_command(bwrap: str, tmp_mb: int) -> list[str]:
-    """The bubblewrap command line that starts a sandbox (the program to run follows it)."""
+def bwrap_command(bwrap: str, tmp_mb: int, seed_folder: str | None = None) -> list[str]:
+    """The bubblewrap command line that starts a sandbox (the program to run follows it).
+
+    ``seed_folder`` (:mod:`autograder.sandbox.seed`), if given, is seen read-only at
+    :data:`autograder.sandbox.seed.MOUNT`.
+    """
     size = str(tmp_mb << 20)
     args = [bwrap, "--unshare-all", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--as-pid-1",
             "--hostname", "sandbox", *_system_binds()]
     for path in sandbox_paths():
         args += ["--ro-bind", path, path]
+    if seed_folder:
+        args += ["--ro-bind", seed_folder, seed.MOUNT, "--setenv", SEED_VARIABLE, seed.MOUNT]
     # Gradebooks kept in Python's environment (an older `make release` left one there,
     # with every hidden test) read empty.
     for prefix in {sys.prefix, sys.base_prefix}:
@@ -168,11 +176,14 @@ class Sandbox:
     preload : sequence of str or None
         Modules to import before forking (:func:`autograder.sandbox.forkserver.modules_for`):
         None for all that a lesson may use, empty for a probe.
+    seed_folder : str, optional
+        Its read-only seed folder (:mod:`autograder.sandbox.seed`).
     """
 
     def __init__(self, role: str, confined: bool = True, tmp_mb: int = 256,
-                 preload: tuple[str, ...] | None = None):
+                 preload: tuple[str, ...] | None = None, seed_folder: str | None = None):
         self.role, self.confined, self.tmp_mb, self.preload = role, confined, tmp_mb, preload
+        self.seed_folder = seed_folder
         self.proc = self.control = None
 
     def start(self) -> None:
@@ -182,6 +193,7 @@ class Sandbox:
             program.append(f"--preload={','.join(self.preload)}" if self.preload else "--no-preload")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")
                or k == "AUTOGRADER_DEBUG"}
+        env.pop(SEED_VARIABLE, None)  # only the grader's own seed folder
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         kwargs: dict = {}
         fds = [theirs.fileno()]
@@ -196,13 +208,15 @@ class Sandbox:
                     "--unconfined to grade a trusted class without confinement.")
             from autograder.sandbox import syscall_filter
 
-            command = bwrap_command(find_bwrap(), self.tmp_mb)
+            command = bwrap_command(find_bwrap(), self.tmp_mb, self.seed_folder)
             fds.append(syscall_filter.build())
             program = [*command, "--seccomp", str(fds[1]), "--", *program]
             if runs_as_nobody(sandbox_paths()):
                 kwargs.update(user=SANDBOX_UID, group=SANDBOX_UID, extra_groups=[])
         else:
             program.append("--pids-shared")
+            if self.seed_folder:
+                env[SEED_VARIABLE] = self.seed_folder
         # What bubblewrap (or Python) writes before the fork server is ready is kept, in
         # memory, to say why a sandbox did not start; once it is ready it is dropped.
         debug = bool(os.environ.get("AUTOGRADER_DEBUG"))
@@ -303,13 +317,15 @@ class Pair:
     confined : bool
         Inside bubblewrap (False only for ``--unconfined``).
     preload : tuple of str or None
-        What their fork servers import (see :class:`Sandbox`).
+        What their fork servers import (see :class:`Sandbox`); it also decides their
+        seed folder (:func:`autograder.sandbox.seed.make`), made here, removed by :meth:`close`.
     """
 
     def __init__(self, confined: bool = True, preload: tuple[str, ...] | None = None):
         self.confined = confined
-        self.learner = Sandbox("learner", confined, preload=preload)
-        self.tests = Sandbox("tests", confined, preload=preload)
+        self.seed_folder = seed.make(preload)
+        self.learner = Sandbox("learner", confined, preload=preload, seed_folder=self.seed_folder)
+        self.tests = Sandbox("tests", confined, preload=preload, seed_folder=self.seed_folder)
 
     def ensure(self) -> None:
         self.learner.ensure()
@@ -322,6 +338,7 @@ class Pair:
     def close(self) -> None:
         self.learner.close()
         self.tests.close()
+        seed.remove(self.seed_folder)
 
 
 MAX_SAID = 2000  # characters of a failed start-up's own message quoted
