@@ -131,6 +131,17 @@ def test_a_fork_server_does_not_import_nbformat():
     assert done.stdout.strip() == "[]", done.stderr[-2000:]
 
 
+def test_the_grading_command_skips_the_iri_format_checker():
+    # jsonschema's rfc3987_syntax costs 1.7 s of every run; notebooks still validate.
+    check = ("import runpy, sys\nsys.argv = ['autograder', '--help']\ntry:\n"
+             "    runpy.run_module('autograder', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "import nbformat\nnb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+             "nbformat.validate(nb)\nnb.cells[0].pop('source')\n"
+             "print(sys.modules.get('rfc3987_syntax') is not None, nbformat.validator.isvalid(nb))")
+    done = subprocess.run([PYTHON, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.splitlines()[-1:] == ["False False"], done.stderr[-2000:]
+
+
 class _Liar:
     def __eq__(self, other):
         return True

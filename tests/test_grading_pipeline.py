@@ -308,8 +308,10 @@ def test_report_and_feedback_pages_read_well(klass, tmp_path):
         mine = [r for r in table if r["exercise"] == exercise]
         handed = [r for r in mine if r["status"] not in ("missing", "invalid")]
         passed = sum(float(r["score"]) >= float(r["max_score"]) for r in handed)
-        expected = (f"<tr><td>{LESSON}</td><td>{exercise}</td><td>{100 * passed / len(handed):.0f}%"
-                    f"</td><td>{passed}</td><td>{len(handed)}</td><td>1</td><td>1</td></tr>")
+        rate = 100 * passed / len(handed)
+        expected = (f"<tr><td>{LESSON}</td><td>{exercise}</td><td>{rate:.0f}%</td><td class='bar'>"
+                    f"<div style='width:{rate:.0f}%'></div></td><td>{passed}</td><td>{len(handed)}"
+                    "</td><td>1</td><td>1</td></tr>")
         assert expected in report, (expected, len(handed))
     blank = (out / "feedback" / "blank" / LESSON / "optimizers.html").read_text()
     from autograder.grading.feedback import exercises, inline_html
