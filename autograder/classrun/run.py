@@ -346,13 +346,17 @@ class _Pool:
     def grade(self, jobs, store, progress, interrupted) -> list[dict]:
         """Grade ``jobs``; ``store(outcome, final) -> state`` saves each as it arrives."""
         states, pending, busy, idle, retried = [], list(reversed(jobs)), {}, self.idle, set()
-        try:
+
+        def hand_out():
             # A first Ctrl-C hands out no more notebooks; those being graded are saved.
+            while pending and len(busy) < self.size and not interrupted.is_set():
+                conn = idle.pop() if idle else self._start()
+                conn.send(pending[-1])
+                busy[conn] = pending.pop()
+
+        try:
             while (pending and not interrupted.is_set()) or busy:
-                while pending and len(busy) < self.size and not interrupted.is_set():
-                    conn = idle.pop() if idle else self._start()
-                    conn.send(pending[-1])
-                    busy[conn] = pending.pop()
+                hand_out()
                 for conn in multiprocessing.connection.wait(list(busy), timeout=1):
                     job = busy.pop(conn)
                     final = False  # unless the grader did its part
@@ -372,6 +376,7 @@ class _Pool:
                         final = kind == "done"
                         outcome = value if final else _failed_outcome(
                             self.course, job, f"grader error: {value}")
+                    hand_out()  # the worker grades the next notebook while this one is saved
                     states.append(store(outcome, final))
                     progress.step(f"{job.learner}/{job.lesson}/{job.notebook}", outcome)
         finally:
