@@ -294,3 +294,30 @@ def test_feedback_exporter_memo_shows_each_cells_own_source():
     assert page("answer = forty_one") == first
     edited = page("answer = forty_two")
     assert "forty_two" in edited and "forty_one" not in edited
+
+
+def test_markdown_memo_shows_each_cells_own_text_maths_and_images():
+    """Markdown cells are rendered once per source and attachments: the same text gives the
+    same HTML, with its maths as MathML and no placeholder word left; an edited text, or the
+    same text with another attached image, shows its own."""
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    from autograder.grading.feedback import exporter
+
+    def page(source, image=None):
+        cell = new_markdown_cell(source, id="m")
+        if image:
+            cell.attachments = {"p.png": {"image/png": image}}
+        nb = new_notebook(cells=[cell])
+        body = exporter().from_notebook_node(nb, resources={"lifecycle": {"labels": {}}})[0]
+        return body[body.index('<div class="text_cell_render'):]
+
+    text = "Loss $L(\\theta)$ is *low* ![plot](attachment:p.png)"
+    first = page(text, "iVBORw0KGgo=")
+    assert page(text, "iVBORw0KGgo=") == first
+    assert "<math" in first and "<em>low</em>" in first and "lcmath" not in first
+    assert "data:image/png;base64,iVBORw0KGgo=" in first
+    other = page(text, "R0lGODlhAQABAAAAACw=")
+    assert "R0lGODlhAQABAAAAACw=" in other and "iVBORw0KGgo=" not in other
+    edited = page(text.replace("low", "high"), "iVBORw0KGgo=")
+    assert "<em>high</em>" in edited and "<em>low</em>" not in edited

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import html
 import re
-import secrets
 from pathlib import Path
 
 from traitlets.config import Config
@@ -37,7 +36,7 @@ POINTS = re.compile(r"\s*\(\d+(\.\d+)?\s+points?\)\s*")
 CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]+`)", re.S)
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\d)", re.S)
 
-# math_placeholders' words: a prefix, the page's nonce (hex), then "x<number>x".
+# math_placeholders' words: a prefix, a nonce (hex), then "x<number>x".
 PLACEHOLDER_PREFIX = "lcmath"
 PLACEHOLDER = re.compile(PLACEHOLDER_PREFIX + r"[0-9a-f]+x\d+x")
 
@@ -48,7 +47,6 @@ def feedback_config() -> Config:
     c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
-    c.HTMLExporter.filters = {"learner_html": learner_html}
     return c
 
 
@@ -123,10 +121,11 @@ def math_placeholders(markdown: str, nonce: str, found: dict[str, str]) -> str:
     markdown : str
         A markdown cell's source.
     nonce : str
-        Letters that make the placeholder words unique to one page.
+        Letters that make the placeholder words unique to one rendering (random: a
+        learner's text cannot hold them).
     found : dict
         Placeholder word to MathML, filled in: to put back into the rendered HTML (one
-        dict for a page, so that words never repeat).
+        dict for all the text rendered with ``nonce``, so that words never repeat).
 
     Returns
     -------
@@ -148,8 +147,8 @@ def math_placeholders(markdown: str, nonce: str, found: dict[str, str]) -> str:
 def put_maths(page: str, maths: dict[str, str]) -> str:
     """Put each placeholder word of :func:`math_placeholders` back as its MathML.
 
-    One pass over the page (a replace per formula went over the whole page, images
-    included, each time); a word that is not this page's is left as it is.
+    One pass over the text (a replace per formula went over it all each time); a word
+    that is not in ``maths`` is left as it is.
     """
     return PLACEHOLDER.sub(lambda m: maths.get(m.group(0), m.group(0)), page) if maths else page
 
@@ -280,8 +279,8 @@ def _title(nb, job) -> str:
     return f"{job.lesson} / {job.notebook}"
 
 
-def page_resources(nb, job, rows: list[dict], notes: list[str]) -> tuple[dict, dict]:
-    """Prepare ``nb`` (in place) and the template's resources for one feedback page.
+def page_resources(nb, job, rows: list[dict], notes: list[str]) -> dict:
+    """The template's resources for the feedback page of ``nb``.
 
     Parameters
     ----------
@@ -301,8 +300,6 @@ def page_resources(nb, job, rows: list[dict], notes: list[str]) -> tuple[dict, d
     resources : dict
         For the template: ``lifecycle.title``, ``lifecycle.summary`` (HTML) and
         ``lifecycle.labels`` (grade_id to the label naming its exercise).
-    maths : dict
-        Placeholder word to MathML: markdown maths, to substitute into the rendered page.
     """
     groups = exercises(nb)
     by_id = {r["exercise"]: r for r in rows}
@@ -317,13 +314,7 @@ def page_resources(nb, job, rows: list[dict], notes: list[str]) -> tuple[dict, d
                       if row else "not graded")
             anchor = ex["anchor"] if not ex["answer"] and i == 0 else f"check-{test}"
             labels[test] = {"anchor": anchor, "text": f"Check of {plain}: {result}"}
-    nonce = secrets.token_hex(4)
-    maths: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = math_placeholders(cell.source, nonce, maths)
     title = _title(nb, job)
-    resources = {"lifecycle": {"title": f"Feedback: {re.sub(r'[`$]', '', title)}",
-                               "summary": _summary(title, job, groups, rows, notes),
-                               "labels": labels}}
-    return resources, maths
+    return {"lifecycle": {"title": f"Feedback: {re.sub(r'[`$]', '', title)}",
+                          "summary": _summary(title, job, groups, rows, notes),
+                          "labels": labels}}

@@ -14,15 +14,20 @@ needed here:
   ``alt`` text itself, and the ``tabindex`` attributes go on JupyterLab
   template classes that the classic template the page extends does not use.
 
-It also keeps the highlighted HTML of the code cells it has rendered: a class's
-notebooks share most of their cells (the instructor's), and Pygments' lexer was
-most of what a page cost once those two passes were gone.
+It also keeps the HTML of the cells it has rendered, code cells highlighted and
+markdown cells with their maths: a class's notebooks share most of their cells
+(the instructor's), and Pygments' lexer, the markdown renderer and bleach were most
+of what a page cost once those two passes were gone.
 """
 from __future__ import annotations
 
 import functools
+import json
+import secrets
+from collections import OrderedDict
 
-from nbconvert import HTMLExporter
+import jinja2
+from nbconvert import HTMLExporter, filters
 from nbconvert.exporters.templateexporter import TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -54,6 +59,31 @@ class _MemoHighlight:
 class FeedbackExporter(HTMLExporter):
     """:class:`~nbconvert.HTMLExporter` without its BeautifulSoup pass over the page."""
 
+    @jinja2.pass_context
+    def markdown_cell(self, context, source: str) -> str:
+        """A markdown cell's HTML as a feedback page shows it, rendered once per source.
+
+        Maths becomes MathML (:func:`~autograder.grading.feedback.math_placeholders`
+        around nbconvert's ``markdown2html``), and the HTML goes through
+        :func:`~autograder.grading.feedback.learner_html`. The result depends on the
+        source and the cell's attachments only (the settings are the exporter's), which
+        make the memo's key; placeholder words are put back within the cell, with a
+        nonce of their own.
+        """
+        from autograder.grading.feedback import learner_html, math_placeholders, put_maths
+
+        cell = context.get("cell", {})
+        key = (source, json.dumps(cell.get("attachments", {}), sort_keys=True))
+        memo = self.__dict__.setdefault("_markdown", OrderedDict())
+        if key not in memo:
+            maths: dict[str, str] = {}
+            text = math_placeholders(source, secrets.token_hex(4), maths)
+            rendered = filters.strip_files_prefix(self.markdown2html(context, text))
+            memo[key] = put_maths(learner_html(rendered), maths)
+            if len(memo) > MEMO_CELLS:
+                memo.popitem(last=False)
+        return memo[key]
+
     def highlighter(self, lexer) -> _MemoHighlight:
         """This exporter's highlighting filter for ``lexer``, made on first use."""
         memo = self.__dict__.setdefault("_highlighters", {})
@@ -71,4 +101,5 @@ class FeedbackExporter(HTMLExporter):
                                                  parent=self, resources=resources)
         self.register_filter("highlight_code", highlight_code)
         self.register_filter("filter_data_type", filter_data_type)
+        self.register_filter("markdown_cell", self.markdown_cell)
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)

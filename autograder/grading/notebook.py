@@ -91,6 +91,14 @@ class Lesson:
         return {c.grade_id: split_hidden(c.source, self.delimiters) for c in self.tests}
 
     @cached_property
+    def exercises(self) -> list[tuple[str, list[str]]]:
+        """Each answer cell's ``grade_id`` with the test cells that use a name it defines."""
+        used = {t.grade_id: names_used(t.source) for t in self.tests}
+        defined = {a.grade_id: names_defined(a.source) for a in self.answers}
+        return [(answer, [test for test, names in used.items() if names & bound])
+                for answer, bound in defined.items()]
+
+    @cached_property
     def test_imports(self) -> dict[str, str]:
         """``grade_id`` -> the import statements of that test's public part, as source."""
         return {gid: top_level_imports(public) for gid, (public, _) in self.test_parts.items()}

@@ -89,15 +89,6 @@ def _mark_all_failed(nb, note: str) -> None:
             cell.outputs = [new_output("error", ename="NotGraded", evalue=note, traceback=[note])]
 
 
-def _exercises(lesson) -> list[tuple[str, list[str]]]:
-    """Each answer cell's ``grade_id`` with the test cells that use a name it defines."""
-    from autograder.grading.notebook import names_defined, names_used
-
-    return [(a.grade_id, [t.grade_id for t in lesson.tests
-                          if names_defined(a.source) & names_used(t.source)])
-            for a in lesson.answers]
-
-
 def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
     """Say "not attempted" for an untouched answer; drop the hidden-test note where a
     visible check of the same exercise failed (the note says the visible ones pass)."""
@@ -114,7 +105,7 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
             cells[row["exercise"]].outputs = [new_output("error", ename="Error", evalue=message,
                                                          traceback=[message])]
 
-    for answer, tests in _exercises(lesson):
+    for answer, tests in lesson.exercises:
         failed = [by_id[t] for t in tests if t in by_id and by_id[t]["status"] == "error"]
         if answer in cells and "raise NotImplementedError" in cells[answer].source:
             for row in failed:
@@ -129,7 +120,7 @@ def _true_messages(rows: list[dict], lesson, nb, hidden: set[str]) -> None:
 def _feedback(nb, job: Job, rows: list[dict], notes: list[str], config: Config) -> str:
     from nbgrader.preprocessors import ClearHiddenTests
 
-    from autograder.grading.feedback import exporter, page_resources, put_maths
+    from autograder.grading.feedback import exporter, page_resources
 
     nb = copy.deepcopy(nb)
     # Only graded cells hold hidden tests (and are the instructor's, restored by
@@ -143,9 +134,8 @@ def _feedback(nb, job: Job, rows: list[dict], notes: list[str], config: Config) 
             # A reason the whole notebook was not graded is said once, on top.
             cell.outputs = [o for o in cell.get("outputs", [])
                             if not (o.get("output_type") == "error" and o.get("evalue") in said)]
-    resources, maths = page_resources(nb, job, rows, notes)
-    body, _ = exporter().from_notebook_node(nb, resources=resources)
-    return put_maths(body, maths)
+    body, _ = exporter().from_notebook_node(nb, resources=page_resources(nb, job, rows, notes))
+    return body
 
 
 def grade(job: Job, lesson, source_nb, db_url: str, config: Config, limits, boxes) -> Outcome:
