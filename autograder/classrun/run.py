@@ -460,8 +460,6 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
         from autograder.classrun import cluster
 
         cluster.reachable(scheduler)  # before minutes of preparation, not after
-    # On a cluster, learner code runs on the workers: each measures its own confinement.
-    measured = None if scheduler else confinement.check(confined, tree_cap, [out, submissions])
     workers = workers or os.cpu_count() or 1
     out_path = Path(out).resolve()
     out_path.mkdir(parents=True, exist_ok=True)
@@ -496,16 +494,20 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                   f"{len(todo)} to grade " + (f"on {scheduler}" if scheduler
                                               else f"with {_count(workers, 'worker')}"))
     _preload()
-
-    def prepare():
+    if scheduler:  # learner code runs on the workers: each measures its own confinement
         gradebook.prepare_assignments(config, lessons, due)
-
-    if scheduler:
-        prepare()
         graded, measured, workers = _grade_on_cluster(scheduler, todo, out_path, settings,
                                                       course, progress)
     else:
+        found_here = {}
+
+        def prepare():
+            # While the workers' sandboxes start: no notebook is handed out before this.
+            found_here.update(confinement.check(confined, tree_cap, [out, submissions]))
+            gradebook.prepare_assignments(config, lessons, due)
+
         graded = _grade_all(todo, out_path, settings, course, workers, progress, prepare)
+        measured = found_here
     states = reused + graded
     progress.done()
     _write_scores(out_path / "scores.csv", states)
