@@ -120,6 +120,9 @@ def test_fork_servers_import_what_the_graded_lessons_use():
     # followed through the course's modules, into their functions' imports
     served = modules_for({"lifecycle.deploy"})
     assert {"lifecycle.deploy.bundle", "skops.io", "pandas"} <= set(served)
+    assert not any(m.startswith("mlflow") for m in served + plain)
+    # lesson 08 imports MLflow inside functions: its client's stores are preloaded too
+    assert {"mlflow", "mlflow.store.tracking.sqlalchemy_store"} <= set(modules_for({"lifecycle.versioning"}))
     assert "lifecycle.progress" not in modules_for({"lifecycle.progress"})
 
 
