@@ -79,12 +79,33 @@ def _cache_file() -> Path:
 
 
 def _read(cached: Path) -> dict[str, list[str]] | None:
-    """The cached lists, or ``None`` if the file is missing or does not hold lists of names."""
+    """The cached lists, or ``None`` if the file is missing or holds anything else.
+
+    A list may only name what its own name says (``SKLEARN_...`` names under
+    ``sklearn.``, ``NUMPY_...`` under ``numpy.``, ...; the built-ins only
+    types, never ``eval`` or ``open``): the file is the user's alone, like the
+    installed skops itself, and this keeps a damaged or edited file from
+    trusting anything outside the package a list of its kind covers.
+    """
     try:
         names = json.loads(cached.read_text())
     except (OSError, ValueError):
         return None
-    valid = (isinstance(names, dict) and names
-             and all(key.endswith(SUFFIX) and isinstance(value, list)
-                     and all(isinstance(n, str) for n in value) for key, value in names.items()))
-    return names if valid else None
+    if not isinstance(names, dict) or not names:
+        return None
+    for key, value in names.items():
+        if not (key.endswith(SUFFIX) and isinstance(value, list)
+                and all(isinstance(name, str) and _may_name(key, name) for name in value)):
+            return None
+    return names
+
+
+def _may_name(key: str, name: str) -> bool:
+    """Whether the list ``key`` of skops may hold the type name ``name``."""
+    import builtins
+
+    if key in ("PRIMITIVE_TYPE_NAMES", "CONTAINER_TYPE_NAMES"):
+        module, _, attribute = name.partition(".")
+        return module == "builtins" and isinstance(getattr(builtins, attribute, None), type)
+    package = {"SKLEARN": "sklearn", "NUMPY": "numpy", "SCIPY": "scipy"}.get(key.split("_")[0])
+    return package is not None and name.startswith(package + ".")

@@ -46,10 +46,16 @@ def test_cached_names_are_the_names_skops_computes_and_bundles_round_trip(tmp_pa
 
 def test_a_cache_file_that_is_not_lists_of_names_is_ignored(tmp_path):
     cached = tmp_path / "trusted.json"
-    for content in ("", "[1, 2]", '{"X_TYPE_NAMES": "a"}', '{"other": ["a.b"]}',
-                    '{"X_TYPE_NAMES": [1]}', "{}"):
+    for content in ("", "[1, 2]", '{"NUMPY_TYPE_NAMES": "numpy.add"}', '{"other": ["numpy.add"]}',
+                    '{"NUMPY_TYPE_NAMES": [1]}', "{}", '{"OTHER_TYPE_NAMES": ["os.system"]}',
+                    '{"SKLEARN_ESTIMATOR_TYPE_NAMES": ["os.system"]}',
+                    '{"NUMPY_UFUNC_TYPE_NAMES": ["numpyx.add"]}',
+                    '{"PRIMITIVE_TYPE_NAMES": ["builtins.eval"]}',
+                    '{"CONTAINER_TYPE_NAMES": ["subprocess.Popen"]}'):
         cached.write_text(content)
-        assert skops_io._read(cached) is None
+        assert skops_io._read(cached) is None, content
     assert skops_io._read(tmp_path / "missing.json") is None
-    cached.write_text(json.dumps({"X_TYPE_NAMES": ["a.b"]}))
-    assert skops_io._read(cached) == {"X_TYPE_NAMES": ["a.b"]}
+    good = {"PRIMITIVE_TYPE_NAMES": ["builtins.int"], "SCIPY_UFUNC_TYPE_NAMES": ["scipy.special.erf"],
+            "SKLEARN_ESTIMATOR_TYPE_NAMES": ["sklearn.pipeline.Pipeline"]}
+    cached.write_text(json.dumps(good))
+    assert skops_io._read(cached) == good
