@@ -2,7 +2,8 @@
 
 Some set-up is the same for every run of the same inputs and costs seconds: an
 empty MLflow store (every schema migration), ONNX graphs converted from a model
-file, a gradebook with the course's lessons in it. They are kept under
+file, the type names skops trusts (:mod:`lifecycle.skops_io`), a gradebook with
+the course's lessons in it. They are kept under
 ``$XDG_CACHE_HOME/lifecycle`` (by default ``~/.cache/lifecycle``), each file
 named after what made it, so a change of inputs or versions makes a new one.
 

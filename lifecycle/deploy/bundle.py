@@ -46,6 +46,7 @@ import numpy as np
 from lifecycle.preprocessing import CATEGORICAL_FEATURES as CATEGORICAL
 from lifecycle.preprocessing import NUMERIC_FEATURES as NUMERIC
 from lifecycle.preprocessing import TARGET
+from lifecycle.skops_io import skops_io
 
 if TYPE_CHECKING:  # pandas is imported where it is used: serve's supervisor never needs it
     import pandas as pd
@@ -273,7 +274,7 @@ def save_bundle(bundle: Mapping, path) -> Path:
     path : pathlib.Path
         The folder. ``metadata.json`` records the SHA-256 of ``model.skops``.
     """
-    import skops.io as sio
+    sio = skops_io()
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -383,7 +384,7 @@ def load_bundle(path) -> dict:
         types that ``skops`` does not trust, or a model whose input columns
         differ from the schema.
     """
-    import skops.io as sio
+    sio = skops_io()
 
     model_file = Path(path) / MODEL_FILE
     model_bytes, metadata = read_verified(path)

@@ -144,7 +144,7 @@ def health_under_slow_clients(url: str, n_slow: int, *, timeout: float = 3.0) ->
             connection = socket.create_connection((host, int(port)), timeout=timeout)
             connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
             slow.append(connection)
-        time.sleep(0.1)  # let the server pick them up (a loopback accept takes microseconds)
+        time.sleep(0.05)  # let the server pick them up (a loopback accept takes microseconds)
         start = time.perf_counter()
         try:
             answered = requests.get(url + "/health", timeout=timeout).status_code == 200

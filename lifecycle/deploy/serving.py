@@ -83,7 +83,18 @@ def run_gunicorn(model_path, bind: str, *, workers: int, threads: int, log_path,
         def load(self):
             return app
 
-    _Gunicorn().run()
+    try:
+        _Gunicorn().run()
+    except SystemExit as stop:
+        # The arbiter exits once its workers have: Python's teardown would only free the
+        # master's heap object by object (a tenth of a second), as in the workers (_Worker).
+        code = stop.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
 
 
 def serve(model_path, host: str = "127.0.0.1", port: int = 8000, *, workers: int | None = None,
