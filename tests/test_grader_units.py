@@ -124,6 +124,9 @@ def test_fork_servers_import_what_the_graded_lessons_use():
     # lesson 08 imports MLflow inside functions: its client's stores are preloaded too
     assert {"mlflow", "mlflow.store.tracking.sqlalchemy_store"} <= set(modules_for({"lifecycle.versioning"}))
     assert "lifecycle.progress" not in modules_for({"lifecycle.progress"})
+    # onnx only for the lesson that quantizes with onnxruntime, not for every onnxruntime user
+    assert "onnxruntime.quantization" in modules_for({"lifecycle.compression"})
+    assert "onnxruntime.quantization" not in served
 
 
 def test_a_fork_server_does_not_import_nbformat():

@@ -38,6 +38,10 @@ PRELOAD = ("matplotlib.pyplot", "pandas", "scipy.stats", "sklearn", "sklearn.lin
            # (about 3.5 s of CPU in all, which every graded notebook of that lesson paid again).
            "mlflow", "mlflow.store.tracking.sqlalchemy_store",
            "mlflow.store.model_registry.sqlalchemy_store")
+# Imported when a graded lesson names them or one of their submodules, never for a parent
+# alone: onnx (which this imports) takes over a second, and lessons 05 and 08 import
+# onnxruntime without it. Only a module is imported here: no session is opened before a fork.
+PRELOAD_NAMED = ("onnxruntime.quantization",)
 NOT_PRELOADED = {"lifecycle.lab", "lifecycle.progress"}  # the learner's tools, not lesson code
 
 
@@ -57,7 +61,8 @@ def modules_for(imports) -> list[str]:
     :data:`ALWAYS`; the entries of :data:`PRELOAD` that one of ``imports``,
     or a course module they import (its imports at any depth, followed
     through the course's modules), names or contains or sits in; and those
-    course modules. A sandbox then pays only for what its lessons use: a
+    course modules; and the entries of :data:`PRELOAD_NAMED` that one names or sits in
+    (not one that contains them). A sandbox then pays only for what its lessons use: a
     class of lesson 01 does not import :mod:`skops` or :mod:`scipy.stats`.
 
     Parameters
@@ -82,6 +87,7 @@ def modules_for(imports) -> list[str]:
                     todo += modules_imported(f.read())
     used = [m for m in PRELOAD if any(n == m or n.startswith(m + ".") or m.startswith(n + ".")
                                       for n in seen)]
+    used += [m for m in PRELOAD_NAMED if any(n == m or n.startswith(m + ".") for n in seen)]
     ours = sorted(n for n in seen if _course_module(n) and n not in NOT_PRELOADED)
     return list(dict.fromkeys([*ALWAYS, *used, *ours]))
 
@@ -91,8 +97,8 @@ def _all_modules() -> list[str]:
 
     import lifecycle
 
-    return [*ALWAYS, *PRELOAD, *(f"lifecycle.{m.name}" for m in pkgutil.iter_modules(lifecycle.__path__)
-                                 if f"lifecycle.{m.name}" not in NOT_PRELOADED)]
+    ours = (f"lifecycle.{m.name}" for m in pkgutil.iter_modules(lifecycle.__path__))
+    return [*ALWAYS, *PRELOAD, *PRELOAD_NAMED, *(name for name in ours if name not in NOT_PRELOADED)]
 
 
 def _preload(names: list[str]) -> None:
