@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no locks, each process makes its own file
     fcntl = None
 
-__all__ = ["SEED_VARIABLE", "folder", "keep", "locked", "restore", "seed"]
+__all__ = ["SEED_VARIABLE", "folder", "keep", "locked", "read", "restore", "seed"]
 
 SEED_VARIABLE = "LIFECYCLE_CACHE_SEED"
 
@@ -68,6 +68,17 @@ def restore(cached: Path, path: Path) -> bool:
                 continue
             return True
     return False
+
+
+def read(cached: Path) -> bytes | None:
+    """The bytes of ``cached``, or of its copy in the seed folder, or None if neither is there."""
+    for source in (cached, _seeded(cached)):
+        if source is not None:
+            try:
+                return Path(source).read_bytes()
+            except OSError:
+                continue
+    return None
 
 
 def _seeded(cached: Path) -> Path | None:

@@ -179,9 +179,9 @@ def _write(obj, path: str) -> None:
     elif isinstance(obj, Mapping):
         np.savez(path, **{str(k): np.asarray(v) for k, v in obj.items()})
     elif hasattr(obj, "get_params"):
-        import skops.io as sio
+        from lifecycle.skops_io import skops_io
 
-        sio.dump(obj, path)
+        skops_io().dump(obj, path)
     else:
         raise TypeError(f"cannot save a {type(obj).__name__}: pass bytes (an ONNX model), "
                         "a dict of arrays or a scikit-learn estimator")

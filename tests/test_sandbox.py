@@ -323,3 +323,19 @@ def test_both_sandboxes_start_an_mlflow_store_from_the_read_only_seed(boxes):
     # get a seed folder (autograder.sandbox.seed) with MLflow's empty store in it.
     result = run_notebook(_lesson(SEEDED), read_lesson(_lesson(SEEDED)), Limits(), boxes)
     assert all(t["passed"] for t in result.tests.values()), result.tests
+
+
+SKOPS = [("setup", "setup", SETUP + "\nimport sys"),
+         ("answer", "answer", "def names_read():\n"
+                              "    module = sys.modules.get('skops.io._trusted_types')\n"
+                              "    return module is not None and not hasattr(module, '__file__')\n"
+                              "read_here = names_read()"),
+         ("test", "test_learner", "check_true(read_here, 'skops names from the seed')"),
+         ("test", "test_tests", "check_true(names_read(), 'skops names from the seed')")]
+
+
+def test_both_sandboxes_import_skops_with_its_type_names_from_the_seed(boxes):
+    # skops.io is preloaded, its trusted types' names read (lifecycle.skops_io) from
+    # the seed folder: computing them imports all of scikit-learn, in every sandbox.
+    result = run_notebook(_lesson(SKOPS), read_lesson(_lesson(SKOPS)), Limits(), boxes)
+    assert all(t["passed"] for t in result.tests.values()), result.tests

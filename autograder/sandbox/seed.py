@@ -1,10 +1,12 @@
 """The seed folder: files the course's code makes the same way for every notebook, made once.
 
 Lesson 08's code starts each MLflow store from an empty one that MLflow's schema
-migrations make (about 3 s of CPU, :mod:`lifecycle.mlflow_store`). A learner's
-machine keeps it in its cache after the first time; a sandbox cannot, since its
-``/tmp`` (and so its home and cache) is emptied between notebooks, so each graded
-notebook made it again, once in its learner process and once in its tests' process.
+migrations make (about 3 s of CPU, :mod:`lifecycle.mlflow_store`); importing
+skops names every type it trusts (about 2 s, :mod:`lifecycle.skops_io`). A
+learner's machine keeps both in its cache after the first time; a sandbox cannot,
+since its ``/tmp`` (and so its home and cache) is emptied between notebooks, so each
+graded notebook made the store again, once in its learner process and once in its
+tests' process, and each fork server computed the names.
 
 A worker's sandboxes instead get a seed folder (:mod:`lifecycle.cache`), made
 by the grader before they start and mounted read-only at :data:`MOUNT`: learner
@@ -23,7 +25,7 @@ __all__ = ["MOUNT", "SEEDED", "make", "remove"]
 
 MOUNT = "/seed"  # where a confined sandbox sees it
 # Course modules whose set-up files are seeded, and the module that seeds them.
-SEEDED = {"lifecycle.versioning": "lifecycle.mlflow_store"}
+SEEDED = {"lifecycle.versioning": "lifecycle.mlflow_store", "lifecycle.skops_io": "lifecycle.skops_io"}
 
 
 def make(preload: tuple[str, ...] | None) -> str | None:
