@@ -102,6 +102,12 @@ def test_selection_bias_experiment_computes_what_the_library_does():
         assert nested[k] == pytest.approx(cross_val_score(GridSearchCV(tree, grid, cv=3), X, y, cv=5).mean())
 
 
+def test_selection_bias_experiment_refuses_invalid_parameters():
+    # later data sets skip scikit-learn's parameter checks: the first one must still run them
+    with pytest.raises(ValueError, match="max_depth"):
+        tuning.selection_bias_experiment(DecisionTreeClassifier(), {"max_depth": [1, -1]}, n_repeats=2)
+
+
 def test_single_threaded_math_limits_blas():
     from threadpoolctl import threadpool_info, threadpool_limits
 
