@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import matplotlib
 import numpy as np
@@ -135,7 +136,9 @@ def test_cli_refuses_a_canary_without_candidate(capsys):
 
 def test_mlflow_store_in_a_scratch_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
     client, experiment_id = vs.mlflow_client(tmp_path / "store")
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"  # nothing leaves the machine
     # The empty store is kept for the next one, which starts from a copy and works the same.
     assert list((tmp_path / "cache" / "lifecycle" / "mlflow").glob("empty-store-*.db"))
     second, second_id = vs.mlflow_client(tmp_path / "second")
