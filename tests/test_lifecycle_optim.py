@@ -135,6 +135,27 @@ def test_plots_label_and_flag_divergence():
     plt.close("all")
 
 
+def test_quadratic_loss_takes_a_grid():
+    A, b = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -1.0])
+    loss, _ = optim.make_quadratic(A, b)
+    grid = np.stack(np.meshgrid(np.linspace(-2, 2, 5), np.linspace(-1, 1, 4)))
+    expected = np.array([[loss(grid[:, i, j]) for j in range(5)] for i in range(4)])
+    np.testing.assert_allclose(loss(grid), expected, rtol=1e-12)
+    assert isinstance(loss(grid[:, 0, 0]), float)
+
+
+@pytest.mark.parametrize("loss_fn", [
+    optim.rosenbrock,                                  # grid-aware: one call
+    lambda t: float(t[0] ** 2 + 3 * t[1] ** 2),        # float() of a grid raises: point by point
+    lambda t: np.sum(np.asarray(t) ** 2),              # one number for the whole grid: point by point
+    lambda t: np.asarray(t)[0] ** 2 + np.mean(t),      # right shape, wrong values on a grid: point by point
+])
+def test_contour_values_are_the_loss_at_each_point(loss_fn):
+    grid = np.stack(np.meshgrid(np.linspace(-2, 2, 7), np.linspace(-1, 3, 6)))
+    expected = np.array([[loss_fn(grid[:, i, j]) for j in range(7)] for i in range(6)])
+    np.testing.assert_allclose(optim._grid_values(loss_fn, grid), expected, rtol=1e-12)
+
+
 def test_breast_cancer_data():
     frame = optim.load_breast_cancer()
     assert frame.shape == (569, 31)
