@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import json
 import secrets
-from collections import OrderedDict
 
 import jinja2
 from nbconvert import HTMLExporter, filters
@@ -70,19 +69,21 @@ class FeedbackExporter(HTMLExporter):
         make the memo's key; placeholder words are put back within the cell, with a
         nonce of their own.
         """
+        attachments = json.dumps(context.get("cell", {}).get("attachments", {}), sort_keys=True)
+        memo = self.__dict__.get("_markdown")
+        if memo is None:
+            memo = self.__dict__["_markdown"] = functools.lru_cache(maxsize=MEMO_CELLS)(
+                self._render_markdown)
+        return memo(source, attachments)
+
+    def _render_markdown(self, source: str, attachments: str) -> str:
         from autograder.grading.feedback import learner_html, math_placeholders, put_maths
 
-        cell = context.get("cell", {})
-        key = (source, json.dumps(cell.get("attachments", {}), sort_keys=True))
-        memo = self.__dict__.setdefault("_markdown", OrderedDict())
-        if key not in memo:
-            maths: dict[str, str] = {}
-            text = math_placeholders(source, secrets.token_hex(4), maths)
-            rendered = filters.strip_files_prefix(self.markdown2html(context, text))
-            memo[key] = put_maths(learner_html(rendered), maths)
-            if len(memo) > MEMO_CELLS:
-                memo.popitem(last=False)
-        return memo[key]
+        maths: dict[str, str] = {}
+        text = math_placeholders(source, secrets.token_hex(4), maths)
+        context = {"cell": {"attachments": json.loads(attachments)}}
+        rendered = filters.strip_files_prefix(self.markdown2html(context, text))
+        return put_maths(learner_html(rendered), maths)
 
     def highlighter(self, lexer) -> _MemoHighlight:
         """This exporter's highlighting filter for ``lexer``, made on first use."""
