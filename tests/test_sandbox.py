@@ -94,6 +94,11 @@ def _lesson(cells):
     return nb
 
 
+def _run(cells, boxes):
+    """Grade the notebook of ``cells`` (see :func:`_lesson`), its own solution, in ``boxes``."""
+    return run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
+
+
 TOOL_IN_PUBLIC_PART = [
     ("setup", "setup", SETUP),
     ("answer", "answer", "def double(x):\n    return 2 * x"),
@@ -150,7 +155,7 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported(boxes):
              ("test", "test_first", "from math import sqrt\ncheck_close(double(sqrt(4.0)), 4.0)"),
              ("answer", "second", "def root_of_double(x):\n    return sqrt(double(x))"),
              ("test", "test_second", "check_close(root_of_double(8.0), 4.0)")]
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
+    result = _run(cells, boxes)
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -224,7 +229,7 @@ def test_the_tests_process_holds_no_capabilities(boxes):
              ("test", "test_caps", "eff = [ln.split()[1] for ln in open('/proc/self/status')\n"
                                    "       if ln.startswith('CapEff')][0]\n"
                                    "check_true(int(eff, 16) == 0, f'capabilities {eff}')")]
-    result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
+    result = _run(cells, boxes)
     assert result.tests["test_caps"]["passed"], result.tests
 
 
@@ -252,7 +257,7 @@ def test_an_answer_is_judged_by_what_the_text_asks_for(answer, boxes):
                 except Exception:  # noqa: BLE001
                     passed[(where, gid)] = False
         else:
-            result = run_notebook(_lesson(cells), read_lesson(_lesson(cells)), Limits(), boxes)
+            result = _run(cells, boxes)
             passed.update({(where, gid): t["passed"] for gid, t in result.tests.items()})
     for gid in ("test_tuple", "test_raises"):
         assert passed[("kernel", gid)] and passed[("grader", gid)], passed
@@ -321,7 +326,7 @@ SEEDED = [("setup", "setup", SETUP + "\nimport os, sqlite3\nfrom pathlib import 
 def test_both_sandboxes_start_an_mlflow_store_from_the_read_only_seed(boxes):
     # The boxes import every course module (lifecycle.versioning among them), so they
     # get a seed folder (autograder.sandbox.seed) with MLflow's empty store in it.
-    result = run_notebook(_lesson(SEEDED), read_lesson(_lesson(SEEDED)), Limits(), boxes)
+    result = _run(SEEDED, boxes)
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
@@ -337,5 +342,5 @@ SKOPS = [("setup", "setup", SETUP + "\nimport sys"),
 def test_both_sandboxes_import_skops_with_its_type_names_from_the_seed(boxes):
     # skops.io is preloaded, its trusted types' names read (lifecycle.skops_io) from
     # the seed folder: computing them imports all of scikit-learn, in every sandbox.
-    result = run_notebook(_lesson(SKOPS), read_lesson(_lesson(SKOPS)), Limits(), boxes)
+    result = _run(SKOPS, boxes)
     assert all(t["passed"] for t in result.tests.values()), result.tests
