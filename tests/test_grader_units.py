@@ -29,7 +29,7 @@ from autograder.grading.notebook import (
     split_hidden,
     strip_solution_markers,
 )
-from autograder.sandbox.forkserver import ALWAYS, modules_for
+from autograder.sandbox.forkserver import ALWAYS, LEARNER_ONLY, modules_for, preloads_for
 from tests.conftest import PYTHON, ROOT
 
 
@@ -127,6 +127,31 @@ def test_fork_servers_import_what_the_graded_lessons_use():
     # onnx only for the lesson that quantizes with onnxruntime, not for every onnxruntime user
     assert "onnxruntime.quantization" in modules_for({"lifecycle.compression"})
     assert "onnxruntime.quantization" not in served
+
+
+def test_the_tests_sandbox_leaves_out_what_only_learners_functions_import():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    versioning = read_lesson(next((ROOT / "solutions" / "08_versioning").glob("*.ipynb")))
+    compression = read_lesson(next((ROOT / "solutions" / "07_compression").glob("*.ipynb")))
+    both = preloads_for([versioning, compression])
+    # the learner's sandbox runs the answers, which register with MLflow and quantize with onnx
+    assert set(LEARNER_ONLY) <= set(both.learner)
+    assert not set(LEARNER_ONLY) & set(both.tests)
+    # the course modules the tests call, and what those import, are still preloaded
+    assert {"lifecycle.versioning", "lifecycle.compression", "pandas"} <= set(both.tests)
+    assert both.tests[:len(ALWAYS)] == both.learner[:len(ALWAYS)] == ALWAYS
+    # one lesson's preloads are its own, not the class's
+    assert "onnxruntime.quantization" not in preloads_for([versioning]).learner
+    # a setup cell that imports one itself runs in the tests' sandbox: it is preloaded there
+    setup = new_notebook(cells=[new_code_cell(source, metadata={"tags": ["setup"]})
+                                for source in ("import mlflow", "import skops.io")])
+    named = preloads_for([read_lesson(setup)])
+    assert {"mlflow", "mlflow.store.tracking.sqlalchemy_store", "skops.io"} <= set(named.tests)
+    # demo and answer cells run only in the learner's sandbox
+    demo = new_notebook(cells=[new_code_cell("import mlflow", metadata={"tags": ["demo"]})])
+    split = preloads_for([read_lesson(demo)])
+    assert "mlflow" in split.learner and "mlflow" not in split.tests
 
 
 def test_a_fork_server_does_not_import_nbformat():

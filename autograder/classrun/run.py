@@ -30,7 +30,7 @@ from autograder.classrun.progress import Progress
 from autograder.grading.notebook import hidden_delimiters, read_lesson, solution_delimiters
 from autograder.grading.pipeline import Job, Outcome
 from autograder.sandbox import bubblewrap, cgroups, confinement
-from autograder.sandbox.forkserver import modules_for
+from autograder.sandbox.forkserver import Preloads, preloads_for
 from autograder.sandbox.isolation import Limits
 
 __all__ = ["ROOT", "Settings", "Worker", "available_lessons", "grade_class"]
@@ -54,14 +54,14 @@ class Settings:
         Learner code and tests in their bubblewrap sandboxes (False: ``--unconfined``).
     tree_cap : bool
         The cap on each notebook's process tree is required (False: ``--without-tree-cap``).
-    preload : tuple of str or None
-        What the sandboxes' fork servers import (:func:`autograder.sandbox.forkserver.modules_for`).
+    preload : autograder.sandbox.forkserver.Preloads or None
+        What the sandboxes' fork servers import (:func:`autograder.sandbox.forkserver.preloads_for`).
     """
 
     limits: Limits
     confined: bool = True
     tree_cap: bool = True
-    preload: tuple[str, ...] | None = None
+    preload: Preloads | None = None
 
 
 @dataclass(frozen=True)
@@ -479,8 +479,8 @@ def grade_class(submissions: str, out: str, lessons: list[str] | None = None,
                         nbformat.read(str(p), as_version=4))
         for les in lessons for p in (ROOT / "solutions" / les).glob("*.ipynb")}), config)
     # The sandboxes import what these lessons use, not what every lesson may.
-    settings = Settings(limits, confined, tree_cap, tuple(modules_for(set().union(
-        *(lesson.modules for lesson, _ in course.lessons.values())))))
+    settings = Settings(limits, confined, tree_cap,
+                        preloads_for(lesson for lesson, _ in course.lessons.values()))
     jobs = _jobs(found, lessons, limits)
     # Match saved results per job, not per digest: two learners who submit identical
     # notebooks (two untouched releases, a shared solution) have the same digest, and a

@@ -86,6 +86,12 @@ class Lesson:
         return set().union(*(modules_imported(c.source) for c in self.cells))
 
     @cached_property
+    def tests_modules(self) -> set[str]:
+        """Modules the setup and test cells import (hidden parts included): the tests' sandbox's."""
+        return set().union(*(modules_imported(c.source) for c in self.cells
+                             if c.role in ("setup", "test")))
+
+    @cached_property
     def test_parts(self) -> dict[str, tuple[str, str]]:
         """``grade_id`` -> that test's public and hidden parts (:func:`split_hidden`)."""
         return {c.grade_id: split_hidden(c.source, self.delimiters) for c in self.tests}

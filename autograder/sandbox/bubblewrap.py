@@ -33,10 +33,14 @@ import stat
 import struct
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from autograder.execution import wire
 from autograder.sandbox import seed
 from lifecycle.cache import SEED_VARIABLE
+
+if TYPE_CHECKING:
+    from autograder.sandbox.forkserver import Preloads
 
 __all__ = ["ConfinementError", "Pair", "Sandbox", "release", "bwrap_command", "find_bwrap", "sandbox_paths"]
 
@@ -316,16 +320,20 @@ class Pair:
     ----------
     confined : bool
         Inside bubblewrap (False only for ``--unconfined``).
-    preload : tuple of str or None
-        What their fork servers import (see :class:`Sandbox`); it also decides their
-        seed folder (:func:`autograder.sandbox.seed.make`), made here, removed by :meth:`close`.
+    preload : autograder.sandbox.forkserver.Preloads or None
+        What each one's fork server imports (None: everything, see :class:`Sandbox`);
+        together they decide the seed folder (:func:`autograder.sandbox.seed.make`),
+        made here, removed by :meth:`close`.
     """
 
-    def __init__(self, confined: bool = True, preload: tuple[str, ...] | None = None):
+    def __init__(self, confined: bool = True, preload: Preloads | None = None):
         self.confined = confined
-        self.seed_folder = seed.make(preload)
-        self.learner = Sandbox("learner", confined, preload=preload, seed_folder=self.seed_folder)
-        self.tests = Sandbox("tests", confined, preload=preload, seed_folder=self.seed_folder)
+        self.seed_folder = seed.make(None if preload is None
+                                     else tuple(dict.fromkeys([*preload.learner, *preload.tests])))
+        self.learner = Sandbox("learner", confined, preload=preload and preload.learner,
+                               seed_folder=self.seed_folder)
+        self.tests = Sandbox("tests", confined, preload=preload and preload.tests,
+                             seed_folder=self.seed_folder)
 
     def ensure(self) -> None:
         self.learner.ensure()

@@ -22,6 +22,7 @@ import socket
 import struct
 import sys
 import tempfile
+from typing import NamedTuple
 
 from autograder.execution import wire
 from autograder.sandbox import isolation
@@ -43,6 +44,28 @@ PRELOAD = ("matplotlib.pyplot", "pandas", "scipy.stats", "sklearn", "sklearn.lin
 # onnxruntime without it. Only a module is imported here: no session is opened before a fork.
 PRELOAD_NAMED = ("onnxruntime.quantization",)
 NOT_PRELOADED = {"lifecycle.lab", "lifecycle.progress"}  # the learner's tools, not lesson code
+# Left out of the tests' sandbox unless its setup or test cells import one themselves: the
+# libraries lesson code saves, registers and quantizes models with. Learners' functions call
+# that code in the learner's process; the tests only compare what comes back, so their
+# sandbox never used these and paid about 4.5 s of CPU a run for them (measured per lesson:
+# docs/instructor.md, "Grading"). A test that does need one imports it then.
+LEARNER_ONLY = ("skops.io", "mlflow", "mlflow.store.tracking.sqlalchemy_store",
+                "mlflow.store.model_registry.sqlalchemy_store", "onnxruntime.quantization")
+
+
+class Preloads(NamedTuple):
+    """What the fork servers of a grading worker's two sandboxes import.
+
+    Parameters
+    ----------
+    learner : tuple of str
+        For the learner's sandbox, which runs every cell of a submission.
+    tests : tuple of str
+        For the tests' sandbox, which runs only the setup and test cells.
+    """
+
+    learner: tuple[str, ...]
+    tests: tuple[str, ...]
 
 
 def _course_module(name: str) -> str | None:
@@ -55,7 +78,7 @@ def _course_module(name: str) -> str | None:
     return None
 
 
-def modules_for(imports) -> list[str]:
+def modules_for(imports, follow: bool = True) -> list[str]:
     """What a fork server imports for lessons whose notebooks import ``imports``.
 
     :data:`ALWAYS`; the entries of :data:`PRELOAD` that one of ``imports``,
@@ -69,6 +92,9 @@ def modules_for(imports) -> list[str]:
     ----------
     imports : iterable of str
         Module names (:attr:`autograder.grading.notebook.Lesson.modules`).
+    follow : bool, default=True
+        Follow the course's modules into their imports; False: only what
+        ``imports`` themselves name.
 
     Returns
     -------
@@ -81,7 +107,7 @@ def modules_for(imports) -> list[str]:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            path = _course_module(name)
+            path = _course_module(name) if follow else None
             if path:
                 with open(path, encoding="utf-8") as f:
                     todo += modules_imported(f.read())
@@ -90,6 +116,29 @@ def modules_for(imports) -> list[str]:
     used += [m for m in PRELOAD_NAMED if any(n == m or n.startswith(m + ".") for n in seen)]
     ours = sorted(n for n in seen if _course_module(n) and n not in NOT_PRELOADED)
     return list(dict.fromkeys([*ALWAYS, *used, *ours]))
+
+
+def preloads_for(lessons) -> Preloads:
+    """What the two sandboxes import to grade ``lessons``.
+
+    The learner's sandbox imports :func:`modules_for` every code cell's
+    imports; the tests' sandbox, :func:`modules_for` the setup and test cells'
+    imports, without the :data:`LEARNER_ONLY` libraries those cells do not import themselves.
+
+    Parameters
+    ----------
+    lessons : iterable of autograder.grading.notebook.Lesson
+
+    Returns
+    -------
+    preloads : Preloads
+    """
+    lessons = list(lessons)
+    learner = set().union(*(lesson.modules for lesson in lessons))
+    tests = set().union(*(lesson.tests_modules for lesson in lessons))
+    named = set(modules_for(tests, follow=False))
+    return Preloads(tuple(modules_for(learner)), tuple(
+        m for m in modules_for(tests) if m not in LEARNER_ONLY or m in named))
 
 
 def _all_modules() -> list[str]:
