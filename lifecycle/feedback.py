@@ -32,6 +32,7 @@ __all__ = [
     "check_shape",
     "check_true",
     "bound_globals",
+    "call_each",
     "call_with",
     "check_type",
     "forbid_calls",
@@ -392,3 +393,36 @@ def call_with(func: Callable, *args, replace: dict, **kwargs):
         return remote(args, kwargs, replace=dict(replace))
     with bound_globals(getattr(func, "__globals__", None), replace):
         return func(*args, **kwargs)
+
+
+def call_each(func: Callable, calls: Iterable[tuple], *, until_true: bool = False) -> list:
+    """Call ``func(*args)`` for each ``args`` of ``calls``, in order.
+
+    A test that feeds an answer hundreds of inputs (a stopping rule, step by
+    step) uses this: when the answer is graded in another process, all the
+    calls travel in one request instead of one request each. What the answer
+    does to its arguments is not brought back: pass copies.
+
+    Parameters
+    ----------
+    func : callable
+    calls : iterable of tuple
+        The positional arguments of each call.
+    until_true : bool, default=False
+        Stop after the first call whose result is true, as a loop with ``break`` would.
+
+    Returns
+    -------
+    results : list
+        One result per call made.
+    """
+    __tracebackhide__ = True
+    remote = getattr(func, "_lifecycle_remote_each", None)
+    if remote is not None:
+        return remote([tuple(args) for args in calls], until_true)
+    results = []
+    for args in calls:
+        results.append(func(*args))
+        if until_true and results[-1]:
+            break
+    return results

@@ -29,6 +29,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils.validation import check_array, check_consistent_length, check_scalar
 from threadpoolctl import threadpool_limits
 
+from lifecycle.feedback import call_each
 from lifecycle.plotting import COLORS, decades_only, new_axes
 from lifecycle.preprocessing import NUMERIC_FEATURES, load_penguins
 
@@ -288,11 +289,11 @@ def run_stopping_rule(should_stop, losses):
     losses = check_array(losses, ensure_2d=False, dtype=float, ensure_min_samples=1)
     if losses.ndim != 1:
         raise ValueError(f"losses must be 1-D (one loss per step), got shape {losses.shape}")
-    stop = len(losses) - 1
-    for t in range(len(losses)):
-        if bool(should_stop(losses[:t + 1].copy())):
-            stop = t
-            break
+    # One call per step, up to the first True; when the rule is a learner's answer graded
+    # in another process, the steps travel in one request (call_each), not hundreds.
+    said = call_each(should_stop, ((losses[:t + 1].copy(),) for t in range(len(losses))),
+                     until_true=True)
+    stop = len(said) - 1
     return stop, int(np.argmin(losses[:stop + 1]))
 
 

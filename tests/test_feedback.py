@@ -219,6 +219,25 @@ def test_call_with_binds_names_for_one_call_and_restores_them():
     assert "missing" not in namespace
 
 
+def test_call_each_calls_in_order_and_stops_at_the_first_true_result():
+    from lifecycle.feedback import call_each
+
+    made = []
+
+    def over_three(x, y=0):
+        made.append(x)
+        return x + y > 3
+
+    assert call_each(over_three, [(1,), (2, 5), (0,)]) == [False, True, False]
+    made.clear()
+    calls = ((i,) for i in range(10))
+    assert call_each(over_three, calls, until_true=True) == [False] * 4 + [True]
+    assert made == [0, 1, 2, 3, 4] and next(calls) == (5,)  # the loop read no further
+    assert call_each(over_three, [], until_true=True) == []
+    with pytest.raises(ZeroDivisionError):
+        call_each(lambda x: 1 / x, [(1,), (0,)])
+
+
 def test_a_learners_markdown_cannot_put_script_on_the_feedback_page():
     # The page shows the learner's markdown cells; whoever opens it (the instructor too) must
     # not run what they hold, and the markdown the lessons use must still read as written.

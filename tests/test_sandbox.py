@@ -159,6 +159,41 @@ def test_a_later_answer_may_use_what_an_earlier_test_imported(boxes):
     assert all(t["passed"] for t in result.tests.values()), result.tests
 
 
+EACH_SETUP = SETUP + "\nfrom lifecycle.feedback import call_each, check_equal, check_raises"
+COUNTING = ("seen = []\n\ndef over_three(x):\n    seen.append(x)\n    if x == 99:\n"
+            "        raise ValueError('ninety-nine')\n    return x > 3\n\n"
+            "def calls_made():\n    return len(seen)")
+
+
+def test_call_each_runs_the_loop_in_the_learners_process(boxes):
+    cells = [("setup", "setup", EACH_SETUP), ("answer", "answer", COUNTING),
+             ("test", "test_until", "check_equal(call_each(over_three, [(i,) for i in range(10)], "
+                                    "until_true=True), [False] * 4 + [True])\n"
+                                    "check_equal(calls_made(), 5, what='calls made')"),
+             ("test", "test_all", "check_equal(call_each(over_three, [(1,), (5,), (2,)]), "
+                                  "[False, True, False])"),
+             ("test", "test_raises", "check_raises(ValueError, call_each, over_three, "
+                                     "[(1,), (99,), (2,)])\ncheck_equal(calls_made(), 10)")]
+    result = _run(cells, boxes)
+    assert all(t["passed"] for t in result.tests.values()), result.tests
+
+
+@pytest.mark.parametrize("sent", ["[False, False, False]", "[True, True]", "[]", "[False]",
+                                  "(False, True)"])
+def test_call_each_refuses_what_no_loop_over_the_calls_returns(sent, boxes):
+    # Learner code may replace the loop in its own process; the tests' side checks the shape.
+    forger = ("import pickle, sys\n"
+              "sys.modules['autograder.execution.learner']._call_each = (\n"
+              f"    lambda shell, name, blob, limit: ({{'ok': True}}, pickle.dumps({sent})))\n\n"
+              "def always(x):\n    return True")
+    cells = [("setup", "setup", EACH_SETUP), ("answer", "answer", forger),
+             ("test", "test_forged", "check_equal(call_each(always, [(1,), (2,)], until_true=True), "
+                                     "[True])")]
+    result = _run(cells, boxes)
+    assert not result.tests["test_forged"]["passed"]
+    assert "no loop over them returns" in result.tests["test_forged"]["message"], result.tests
+
+
 DEMOS = [("setup", "setup", SETUP),
          ("answer", "answer", "def double(x):\n    return 2 * x"),
          ("demo", "shown", "print('the demonstration ran')\nshown = double(21)"),

@@ -83,7 +83,8 @@ class SandboxError(RuntimeError):
 
 
 STARTUP_SECONDS = 30.0
-# What a learner's reply to a relayed request may say (autograder.execution.learner: describe, call).
+# What a learner's reply to a relayed request may say (autograder.execution.learner: describe,
+# call, call_each).
 REPLY_KEYS = ("ok", "ename", "evalue", "bases", "kind", "module", "type")
 
 

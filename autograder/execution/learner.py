@@ -162,6 +162,14 @@ def _picklable(value) -> bool:
     return True
 
 
+def _raised(error: BaseException) -> tuple[dict, bytes]:
+    """The reply that carries an answer's exception back to the test."""
+    # Its built-in bases too: a test that expects ValueError must catch a subclass of it.
+    bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
+    return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000],
+            "bases": bases}, b""
+
+
 def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict, bytes]:
     import pickle
 
@@ -189,10 +197,30 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
         # change its inputs in place (or that it did, when that is the task).
         payload = wire.dump_answer((value, _mutable(args), _mutable(kwargs)))
     except BaseException as error:  # noqa: BLE001 - travels back to the test
-        # Its built-in bases too: a test that expects ValueError must catch a subclass of it.
-        bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
-        return {"ok": False, "ename": type(error).__name__, "evalue": str(error)[:2000],
-                "bases": bases}, b""
+        return _raised(error)
+    return {"ok": True}, payload
+
+
+def _call_each(shell, name: str, blob: bytes, limit: int) -> tuple[dict, bytes]:
+    """Run :func:`lifecycle.feedback.call_each`'s loop here: one request for all its calls."""
+    import pickle
+
+    import cloudpickle  # noqa: F401 - needed to read the test's arguments
+
+    func = shell.user_ns.get(name)
+    if func is None:
+        return {"ok": False, "ename": "NameError", "evalue": f"name {name!r} is not defined"}, b""
+    calls, until_true = pickle.loads(blob)  # sent by the instructor's tests, not by the learner
+    out, results = _Capped(limit), []
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            for args in calls:
+                results.append(func(*args))
+                if until_true and results[-1]:
+                    break
+            payload = wire.dump_answer(results)
+    except BaseException as error:  # noqa: BLE001 - travels back to the test
+        return _raised(error)
     return {"ok": True}, payload
 
 
@@ -203,6 +231,8 @@ def _answer(shell, op, header: dict, blob: bytes, limit: int, baseline: dict) ->
         return _describe(shell, header["name"])
     if op == "call":
         return _call(shell, header["name"], blob, header.get("forbid"), header.get("hint"), limit)
+    if op == "call_each":
+        return _call_each(shell, header["name"], blob, limit)
     if op == "prepare":  # the imports of a test cell: instructor code, run as Jupyter would
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             shell.run_cell(header["source"], store_history=False, silent=True)

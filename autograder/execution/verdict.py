@@ -93,6 +93,32 @@ class RemoteAnswer:
     def __call__(self, *args, **kwargs):
         return self._lifecycle_remote_call(args, kwargs)
 
+    def _lifecycle_remote_each(self, calls: list, until_true: bool) -> list:
+        # lifecycle.feedback.call_each: the learner's process runs the loop; what it sends
+        # back is checked against what that loop can give, since learner code could change it.
+        reply, data = self._link.ask({"op": "call_each", "name": self.__name__},
+                                     cloudpickle.dumps((calls, until_true)))
+        if not reply.get("ok"):
+            _raise_remote(reply)
+        results = wire.load_answer(data)
+        if not _a_loop_returns(results, len(calls), until_true):
+            raise LearnerError(f"the process running your code answered {len(calls)} calls of "
+                               f"{self.__name__} with something no loop over them returns")
+        return results
+
+
+def _a_loop_returns(results, n: int, until_true: bool) -> bool:
+    """Whether :func:`lifecycle.feedback.call_each`'s loop over ``n`` calls can give ``results``."""
+    if type(results) is not list:
+        return False
+    if not until_true:
+        return len(results) == n
+    try:
+        truth = [bool(r) for r in results]
+    except Exception:  # noqa: BLE001 - e.g. an array: the loop itself would have raised
+        return False
+    return not any(truth[:-1]) and (len(truth) == n or (0 < len(truth) < n and truth[-1]))
+
 
 def _copy_back(before, after) -> None:
     """Apply to a test's argument what the answer did to its copy, as one process would."""
