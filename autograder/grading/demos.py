@@ -17,6 +17,7 @@ a submission's code can reach names the analysis cannot see (``eval``,
 from __future__ import annotations
 
 import ast
+import functools
 
 __all__ = ["reads_and_binds", "skipped"]
 
@@ -145,7 +146,10 @@ class _Names(ast.NodeVisitor):
                 self.load(node.id)
 
 
-def reads_and_binds(source: str) -> tuple[set[str], set[str]] | None:
+# The instructor's cells (tests, demonstrations a learner left unchanged) come again in
+# every notebook of a lesson: parse each source once per worker, not once per notebook.
+@functools.lru_cache(maxsize=4096)
+def reads_and_binds(source: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """Return the global names a cell reads before binding them, and the names it binds.
 
     Parameters
@@ -155,7 +159,7 @@ def reads_and_binds(source: str) -> tuple[set[str], set[str]] | None:
 
     Returns
     -------
-    names : (set of str, set of str) or None
+    names : (frozenset of str, frozenset of str) or None
         ``(reads, binds)``; reads include what the cell's functions, lambdas,
         classes and comprehensions read from the cell's scope, and builtins.
         None when the cell holds an IPython magic or shell line, or does not
@@ -170,7 +174,7 @@ def reads_and_binds(source: str) -> tuple[set[str], set[str]] | None:
     names = _Names()
     for statement in tree.body:
         names.visit(statement)
-    return names.reads, names.binds
+    return frozenset(names.reads), frozenset(names.binds)
 
 
 def skipped(sources: list[str], demos: frozenset[str], test_sources: list[str]) -> set[int]:
