@@ -162,6 +162,11 @@ def _picklable(value) -> bool:
     return True
 
 
+def _not_defined(name: str) -> tuple[dict, bytes]:
+    """The reply for a test that calls an answer the learner's code never defined."""
+    return {"ok": False, "ename": "NameError", "evalue": f"name {name!r} is not defined"}, b""
+
+
 def _raised(error: BaseException) -> tuple[dict, bytes]:
     """The reply that carries an answer's exception back to the test."""
     # Its built-in bases too: a test that expects ValueError must catch a subclass of it.
@@ -179,7 +184,7 @@ def _call(shell, name: str, blob: bytes, forbid, hint, limit: int) -> tuple[dict
 
     func = shell.user_ns.get(name)
     if func is None:
-        return {"ok": False, "ename": "NameError", "evalue": f"name {name!r} is not defined"}, b""
+        return _not_defined(name)
     loaded = pickle.loads(blob)  # sent by the instructor's tests, not by the learner
     args, kwargs = loaded[:2]
     replace = loaded[2] if len(loaded) > 2 else {}
@@ -207,18 +212,16 @@ def _call_each(shell, name: str, blob: bytes, limit: int) -> tuple[dict, bytes]:
 
     import cloudpickle  # noqa: F401 - needed to read the test's arguments
 
+    from lifecycle.feedback import call_each
+
     func = shell.user_ns.get(name)
     if func is None:
-        return {"ok": False, "ename": "NameError", "evalue": f"name {name!r} is not defined"}, b""
+        return _not_defined(name)
     calls, until_true = pickle.loads(blob)  # sent by the instructor's tests, not by the learner
-    out, results = _Capped(limit), []
+    out = _Capped(limit)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            for args in calls:
-                results.append(func(*args))
-                if until_true and results[-1]:
-                    break
-            payload = wire.dump_answer(results)
+            payload = wire.dump_answer(call_each(func, calls, until_true=until_true))
     except BaseException as error:  # noqa: BLE001 - travels back to the test
         return _raised(error)
     return {"ok": True}, payload
