@@ -7,6 +7,7 @@ behind, and the good submission graded in the same run gets full marks.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import re
@@ -46,6 +47,7 @@ def run(tmp_path_factory):
     # the formgrader's gradebook at the course root, and a gradebook that an older
     # `make release` left in the environment.
     earlier = ROOT / "out" / f"earlier{tag}"
+    out_was_there = earlier.parent.exists()  # a fresh clone has no out/: leave none behind
     planted = [earlier / "gradebook.db", ROOT / f"gradebook{tag}.db", Path(sys.prefix) / f"release{tag}.db",
                earlier / "autograded" / "someone" / adv.LESSON / f"{adv.NOTEBOOK}.ipynb"]
     for path in planted:
@@ -99,6 +101,9 @@ def run(tmp_path_factory):
         for path in write_targets:  # in case a write got through: never leave it in the tree
             Path(path).unlink(missing_ok=True)
         shutil.rmtree(earlier, ignore_errors=True)
+        if not out_was_there:
+            with contextlib.suppress(OSError):  # not if something else wrote there meanwhile
+                earlier.parent.rmdir()
         for path in planted[1:3]:
             path.unlink(missing_ok=True)
 
