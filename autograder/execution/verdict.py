@@ -76,15 +76,19 @@ class RemoteAnswer:
 
         return learner_ref, (self.__name__,)
 
+    def _ask(self, header: dict, payload):
+        """One request about this answer: the reply's value, or the learner's error raised."""
+        reply, data = self._link.ask({**header, "name": self.__name__}, cloudpickle.dumps(payload))
+        if not reply.get("ok"):
+            _raise_remote(reply)
+        return wire.load_answer(data)
+
     def _lifecycle_remote_call(self, args, kwargs, forbidden=None, hint=None, replace=None):
         # ``replace``: global names of the answer bound, for this call only, to the tests'
         # own functions (instructor code, run in the learner's process like the answer).
-        blob = cloudpickle.dumps((args, kwargs, dict(replace)) if replace else (args, kwargs))
-        reply, data = self._link.ask({"op": "call", "name": self.__name__,
-                                      "forbid": list(forbidden or []), "hint": hint}, blob)
-        if not reply.get("ok"):
-            _raise_remote(reply)
-        value, args_after, kwargs_after = wire.load_answer(data)
+        value, args_after, kwargs_after = self._ask(
+            {"op": "call", "forbid": list(forbidden or []), "hint": hint},
+            (args, kwargs, dict(replace)) if replace else (args, kwargs))
         for before, after in zip((*args, *kwargs.values()),
                                  (*args_after, *kwargs_after.values()), strict=False):
             _copy_back(before, after)
@@ -96,11 +100,7 @@ class RemoteAnswer:
     def _lifecycle_remote_each(self, calls: list, until_true: bool) -> list:
         # lifecycle.feedback.call_each: the learner's process runs the loop; what it sends
         # back is checked against what that loop can give, since learner code could change it.
-        reply, data = self._link.ask({"op": "call_each", "name": self.__name__},
-                                     cloudpickle.dumps((calls, until_true)))
-        if not reply.get("ok"):
-            _raise_remote(reply)
-        results = wire.load_answer(data)
+        results = self._ask({"op": "call_each"}, (calls, until_true))
         if not _a_loop_returns(results, len(calls), until_true):
             raise LearnerError(f"the process running your code answered {len(calls)} calls of "
                                f"{self.__name__} with something no loop over them returns")
