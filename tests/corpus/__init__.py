@@ -12,8 +12,9 @@ and defines:
     :class:`Variant` s that are correct in another way (loops, float32,
     another valid formula) and must keep every point.
 
-``tests/test_corpus.py`` grades every variant in-process; entries with
-``cli=True`` also go through ``python -m autograder grade``.
+``tests/test_corpus.py`` grades every variant in-process, running the test cells
+the replaced cells can reach (``docs/authoring.md``, "The corpus"); entries with
+``cli=True`` also go through ``python -m autograder grade``, every cell.
 """
 from __future__ import annotations
 
