@@ -18,8 +18,8 @@ from traitlets.config import Config
 from autograder.classrun import gradebook
 from autograder.classrun.ingest import find_submissions
 from autograder.execution.wire import RefusedAnswer, dump_answer, load_answer
+from autograder.grading import inprocess
 from autograder.grading.checks import Unreadable, find_tampering, read_submission
-from autograder.grading.inprocess import tests_to_run
 from autograder.grading.notebook import (
     Cell,
     Lesson,
@@ -582,32 +582,30 @@ def test_in_process_grading_runs_only_the_test_cells_a_replacement_reaches():
         "_got = f(3)",                           # t3: binds what t4 reads
         "assert _got == 3 and g(0) == 0",        # t4: reads g and t3's _got
     ])
-    assert tests_to_run(lesson, {}) == [True] * 5  # the solution graded: every test cell
+    assert inprocess.tests_to_run(lesson, {}) == [True] * 5  # the solution graded: every test cell
     # g replaced: t1 reads it, t2 reads what t1 binds, t4 reads g and needs t3's binding.
-    assert tests_to_run(lesson, {"b": "def g(x):\n    return x"}) == [False, True, True, True, True]
-    assert tests_to_run(lesson, {"a": "def f(x):\n    return 0"}) == [True, False, False, True, True]
+    assert inprocess.tests_to_run(lesson, {"b": "def g(x):\n    return x"}) == [False, True, True, True, True]
+    assert inprocess.tests_to_run(lesson, {"a": "def f(x):\n    return 0"}) == [True, False, False, True, True]
     # A replacement that also binds another name reaches the tests reading that name.
-    assert tests_to_run(lesson, {"a": "def f(x):\n    return x\ndef g(x):\n    return 0"}) == [True] * 5
+    assert inprocess.tests_to_run(lesson, {"a": "def f(x):\n    return x\ndef g(x):\n    return 0"}) == [True] * 5
     # Top-level code may change what it reads (here the solution's g): its readers run.
-    assert tests_to_run(lesson, {"a": "def f(x):\n    return x\ng.calls = 0"})[1:3] == [True, True]
+    assert inprocess.tests_to_run(lesson, {"a": "def f(x):\n    return x\ng.calls = 0"})[1:3] == [True, True]
 
 
 @pytest.mark.parametrize("source", ["from math import *", "globals()['g'] = len", "def f(:\n    pass"])
 def test_in_process_grading_runs_every_test_cell_when_a_replacement_cannot_be_read(source):
     lesson = _lesson_of({"a": "def f(x):\n    return x", "b": "def g(x):\n    return -x"},
                         ["assert f(1) == 1", "assert g(1) == -1"])
-    assert tests_to_run(lesson, {"a": source}) == [True, True]
+    assert inprocess.tests_to_run(lesson, {"a": source}) == [True, True]
 
 
 def test_in_process_grading_runs_every_test_cell_when_a_test_reaches_names_dynamically():
     lesson = _lesson_of({"a": "def f(x):\n    return x", "b": "def g(x):\n    return -x"},
                         ["assert f(1) == 1", "assert g(1) == -1", "globals()['h'] = f"])
-    assert tests_to_run(lesson, {"b": "def g(x):\n    return 0"}) == [True, True, True]
+    assert inprocess.tests_to_run(lesson, {"b": "def g(x):\n    return 0"}) == [True, True, True]
 
 
 def test_in_process_variants_do_not_see_what_an_earlier_variant_changed(tmp_path):
-    from autograder.grading.inprocess import LessonRunner
-
     def cell(source, **nbgrader):
         return nbformat.v4.new_code_cell(source, metadata={"nbgrader": nbgrader} if nbgrader else {})
 
@@ -621,7 +619,7 @@ def test_in_process_variants_do_not_see_what_an_earlier_variant_changed(tmp_path
     nb.cells[0].source += f"\nFIRST = {first}"
     path = tmp_path / "lesson.ipynb"
     nbformat.write(nb, str(path))
-    runner = LessonRunner(path)
+    runner = inprocess.LessonRunner(path)
     spoiler = "def total(x):\n    x[:] = 0\n    return float(x.sum())"  # zeroes the lesson's data
     assert not runner.grade({"total": spoiler})["t_total"].passed
     right = "def total(x):\n    return float(sum(x))"

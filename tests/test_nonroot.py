@@ -96,14 +96,28 @@ def _closed_folders(paths) -> list[tuple[str, str]]:
     return sorted(set(found))
 
 
+def _shown_open(folder: str, children: list[str], keep: Path) -> list[str]:
+    """Shell lines that show ``folder`` as an open one holding only ``children`` (names)."""
+    keep.mkdir(parents=True, exist_ok=True)
+    lines = [f"mount --bind '{folder}' '{keep}'", f"mount -t tmpfs -o mode=0755,size=1m tmpfs '{folder}'"]
+    for name in children:
+        make = "mkdir -p" if os.path.isdir(os.path.join(folder, name)) else "touch"
+        lines += [f"{make} '{folder}/{name}'", f"mount --bind '{keep}/{name}' '{folder}/{name}'"]
+    return lines
+
+
 def _as_user(user: User, args: list[str], timeout: float = 900) -> subprocess.CompletedProcess:
-    """``python -m autograder grade ARGS`` as ``user``, from the course root."""
+    """``python -m autograder grade ARGS`` as ``user``, from the course root.
+
+    The user stands for the checkout's owner: ``solutions/``, which a hub started on this
+    checkout closes to other users (``lifecycle.hub.layout.PROTECTED``), is shown open.
+    """
     script, keep = [], user.base / "keep"
     for n, (folder, child) in enumerate(_closed_folders([sys.base_prefix, sys.prefix, ROOT])):
-        (keep / str(n)).mkdir(parents=True, exist_ok=True)
-        script += [f"mount --bind '{child}' '{keep / str(n)}'",
-                   f"mount -t tmpfs -o mode=0755,size=1m tmpfs '{folder}'",
-                   f"mkdir -p '{child}'", f"mount --bind '{keep / str(n)}' '{child}'"]
+        script += _shown_open(folder, [os.path.basename(child)], keep / str(n))
+    solutions = ROOT / "solutions"
+    if not solutions.stat().st_mode & stat.S_IROTH:
+        script += _shown_open(str(solutions), sorted(os.listdir(solutions)), keep / "solutions")
     env = {"PATH": f"{os.path.dirname(PYTHON)}:/usr/bin:/bin", "HOME": str(user.base / "home"),
            "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
