@@ -21,8 +21,12 @@ Each class is graded
 2. with ``python -m autograder grade SUBMISSIONS --out OUT`` (timed end to end:
    start-up, gradebook, grading, feedback pages, report).
 
-For each it prints notebooks per minute of both, the ratio, and compares the
-score of every graded cell. Then:
+``--rounds`` times (2 by default), the two graders in turn, so that the machine's
+speed changing during the run weighs on both alike (on the 2-core virtual machine
+this was measured on, one grader's time moved by a third between two runs minutes
+apart). For each class it prints every round's times, notebooks per minute of both
+over all rounds, the ratio of the total times, and compares the score of every
+graded cell in every round. Then:
 
 - where the time of one notebook goes, for a trivial and a heavy lesson
   (``--profile-lessons``): interpreter start, imports, the sandboxes, the
@@ -34,7 +38,8 @@ score of every graded cell. Then:
 Usage::
 
     .venv/bin/python benchmarks/grading.py [--classes generated,lessons] [--learners 12]
-        [--lesson-learners 2] [--scale 6,24,96] [--workers N] [--serial] [--keep DIR]
+        [--lesson-learners 2] [--rounds 2] [--scale 6,24,96] [--workers N] [--serial]
+        [--keep DIR]
 
 ``--serial`` also times ours with ``--workers 1`` (the per-notebook cost alone,
 without parallelism). Figures move with the machine's load (printed): run it on a
@@ -338,26 +343,43 @@ def print_breakdown(subs: Path, lessons: list[str]) -> None:
     print(f"  {'total':58s}" + "".join(f"{row['total']:18.2f}" for row in rows))
 
 
-def grade_both(name: str, subs: Path, lessons: list[str], base: Path, workers, serial: bool) -> int:
-    """Grade ``subs`` with nbgrader and with ours; print rates, ratio, per-cell comparison."""
+def grade_both(name: str, subs: Path, lessons: list[str], base: Path, workers, serial: bool,
+               rounds: int = 1) -> int:
+    """Grade ``subs`` with nbgrader and with ours, ``rounds`` times in turn; print rates,
+    ratio and the per-cell comparison.
+
+    The two graders take turns (nbgrader, ours, nbgrader, ours...) so that a change in
+    the machine's speed during the run (another tenant of the host) weighs on both; the
+    ratio is that of the total times.
+    """
     n = _notebooks(subs)
     print(f"\n[{name}] {n} notebooks ({len({p.parent.parent.name for p in subs.glob('*/*/*.ipynb')})} "
           f"learners x {', '.join(lessons)}); load average {os.getloadavg()[0]:.1f}", flush=True)
-    t_nbg, s_nbg = nbgrader_autograde(subs, lessons, base / f"{name}-nbgrader")
-    print(f"  nbgrader autograde:    {t_nbg:7.1f} s  {n / t_nbg * 60:6.1f} notebooks/min",
-          flush=True)
-    t_ours, s_ours, _ = ours(subs, base / f"{name}-ours", workers)
-    print(f"  ours ({workers or os.cpu_count()} workers):       {t_ours:7.1f} s  "
-          f"{n / t_ours * 60:6.1f} notebooks/min", flush=True)
+    times: dict = defaultdict(list)
+    diffs = []
+    for r in range(rounds):
+        t_nbg, s_nbg = nbgrader_autograde(subs, lessons, base / f"{name}-nbgrader")
+        t_ours, s_ours, _ = ours(subs, base / f"{name}-ours-{r}", workers)
+        times["nbgrader"].append(t_nbg)
+        times["ours"].append(t_ours)
+        print(f"  round {r + 1}: nbgrader autograde {t_nbg:6.1f} s, "
+              f"ours ({workers or os.cpu_count()} workers) {t_ours:5.1f} s: {t_nbg / t_ours:.2f}x",
+              flush=True)
+        diffs += compare(s_nbg, s_ours)
+    t_nbg, t_ours = sum(times["nbgrader"]), sum(times["ours"])
+    print(f"  nbgrader autograde:    {t_nbg / rounds:7.1f} s  {n * rounds / t_nbg * 60:6.1f} notebooks/min"
+          f"{' (mean of the rounds)' if rounds > 1 else ''}", flush=True)
+    print(f"  ours ({workers or os.cpu_count()} workers):       {t_ours / rounds:7.1f} s  "
+          f"{n * rounds / t_ours * 60:6.1f} notebooks/min", flush=True)
     if serial:
         t_one, s_one, _ = ours(subs, base / f"{name}-ours-serial", 1)
         print(f"  ours (1 worker):       {t_one:7.1f} s  {n / t_one * 60:6.1f} notebooks/min"
-              f"  ({t_nbg / t_one:.2f}x nbgrader without parallelism)", flush=True)
+              f"  ({t_nbg / rounds / t_one:.2f}x nbgrader without parallelism)", flush=True)
         assert not compare(s_ours, s_one), compare(s_ours, s_one)[:5]
     print(f"  ratio: ours grades {t_nbg / t_ours:.2f}x as many notebooks per minute as nbgrader "
           f"(issue 20's target: >= 5x)")
-    diffs = compare(s_nbg, s_ours)
-    print(f"  per-cell scores: {len(s_ours)} graded cells, "
+    print(f"  per-cell scores: {len(s_ours)} graded cells"
+          + (f" in each of {rounds} rounds" if rounds > 1 else "") + ", "
           + ("every one equal to nbgrader's" if not diffs else f"{len(diffs)} differ:"))
     for line in diffs[:20]:
         print("    " + line)
@@ -389,10 +411,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="same as --profile-lessons ''")
     parser.add_argument("--scale", default="6,24,96",
                         help="class sizes (notebooks) of the scaling table ('' for none)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="grade each class this many times with each grader, in turn")
     parser.add_argument("--keep", help="keep the classes and outputs in this folder")
     args = parser.parse_args(argv)
     if args.keep and Path(args.keep).exists() and any(Path(args.keep).iterdir()):
         parser.error(f"{args.keep} is not empty (a rerun would reuse its grading state)")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     classes = [c for c in args.classes.split(",") if c]
     unknown = set(classes) - {"generated", "lessons"}
     if unknown:
@@ -407,11 +433,12 @@ def main(argv: list[str] | None = None) -> int:
         differ = 0
         if "generated" in classes:
             subs = build_class(base / "generated" / "submitted", args.learners)
-            differ += grade_both("generated", subs, list(LESSONS), base, args.workers, args.serial)
+            differ += grade_both("generated", subs, list(LESSONS), base, args.workers, args.serial,
+                                 args.rounds)
         if "lessons" in classes:
             subs = build_lessons_class(base / "lessons" / "submitted", args.lesson_learners)
             differ += grade_both("lessons", subs, list(solutions()), base, args.workers,
-                                 args.serial)
+                                 args.serial, args.rounds)
         if profiled:
             subs = build_lessons_class(base / "profile" / "submitted", 1, profiled)
             print_breakdown(subs, profiled)
