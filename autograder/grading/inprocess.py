@@ -73,8 +73,8 @@ def tests_to_run(lesson: Lesson, sources: dict[str, str]) -> list[bool]:
     that runs reads. Every test cell runs when that cannot be told from the
     code (a cell that does not parse, ``globals()``, ``from m import *``) or
     nothing is replaced (the solution itself is graded). Test cells must then
-    not pass values to each other other than through names (a file, a random
-    generator's hidden state): ``docs/authoring.md``, "The corpus".
+    pass values to each other only through names, not through a file or a
+    random generator's hidden state: ``docs/authoring.md``, "The corpus".
 
     Parameters
     ----------
