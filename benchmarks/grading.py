@@ -349,24 +349,23 @@ def grade_both(name: str, subs: Path, lessons: list[str], base: Path, workers, s
     ratio and the per-cell comparison.
 
     The two graders take turns (nbgrader, ours, nbgrader, ours...) so that a change in
-    the machine's speed during the run (another tenant of the host) weighs on both; the
-    ratio is that of the total times.
+    the machine's speed during the run weighs on both; the ratio is that of the total
+    times.
     """
     n = _notebooks(subs)
     print(f"\n[{name}] {n} notebooks ({len({p.parent.parent.name for p in subs.glob('*/*/*.ipynb')})} "
           f"learners x {', '.join(lessons)}); load average {os.getloadavg()[0]:.1f}", flush=True)
-    times: dict = defaultdict(list)
-    diffs = []
+    nbgrader_times, our_times, diffs = [], [], []
     for r in range(rounds):
         t_nbg, s_nbg = nbgrader_autograde(subs, lessons, base / f"{name}-nbgrader")
         t_ours, s_ours, _ = ours(subs, base / f"{name}-ours-{r}", workers)
-        times["nbgrader"].append(t_nbg)
-        times["ours"].append(t_ours)
+        nbgrader_times.append(t_nbg)
+        our_times.append(t_ours)
         print(f"  round {r + 1}: nbgrader autograde {t_nbg:6.1f} s, "
               f"ours ({workers or os.cpu_count()} workers) {t_ours:5.1f} s: {t_nbg / t_ours:.2f}x",
               flush=True)
         diffs += compare(s_nbg, s_ours)
-    t_nbg, t_ours = sum(times["nbgrader"]), sum(times["ours"])
+    t_nbg, t_ours = sum(nbgrader_times), sum(our_times)
     print(f"  nbgrader autograde:    {t_nbg / rounds:7.1f} s  {n * rounds / t_nbg * 60:6.1f} notebooks/min"
           f"{' (mean of the rounds)' if rounds > 1 else ''}", flush=True)
     print(f"  ours ({workers or os.cpu_count()} workers):       {t_ours / rounds:7.1f} s  "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
 import io
 import os
 from dataclasses import dataclass
@@ -50,15 +51,17 @@ _ONLY_BINDS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, 
                ast.Pass)
 
 
+@functools.lru_cache(maxsize=4096)  # each variant's source, and the solutions', again per grade
 def _changed_by(source: str) -> frozenset[str] | None:
     """Names whose value a replaced answer cell's ``source`` may change, or None if untold."""
-    names = reads_and_binds(_without_magics(source))
+    code = _without_magics(source)
+    names = reads_and_binds(code)
     if names is None:
         return None
     reads, binds = names
     if "*" in binds or reads & DYNAMIC:
         return None
-    body = ast.parse(_without_magics(source)).body
+    body = ast.parse(code).body
     runs_code = any(not isinstance(node, _ONLY_BINDS) and not (
         isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in body)
     return binds | reads if runs_code else binds
